@@ -1,0 +1,470 @@
+"""Every evaluation metric, as pure functions over step records (one module for all callers).
+
+Rollout, comparison, external scoring and the trainers' evaluation all score with this module,
+so a number means the same thing wherever it is printed. The input is a list of
+:class:`StepRecord`: the gold action (click type included) and the agent's parsed action, or None
+when its completion could not be parsed (a *format failure*).
+
+Definitions (format.md section 6 lists the pitfalls these avoid):
+
+- **Exact match**: :meth:`Action.matches` (type, and name / name + text). Format failures are wrong.
+- **Action-type F1** over the three real classes ``click``, ``input``, ``terminate``. A format
+  failure is a wrong prediction (it lowers recall of its gold class) but is *not* a class of its
+  own. Macro averages classes that occur in gold or prediction; weighted uses gold support.
+- **Click-type F1** over the steps whose gold action is a click. The predicted click type is
+  the gold-standard click type of the element the agent chose (:class:`ClickTypeLookup`); a
+  non-click prediction on a gold click is wrong and is no class. Agents never emit click types.
+- **Fine-grained type accuracy**: the action type matches and, for a gold click, the predicted
+  element's click type matches too.
+- **Session outcome**: a session is a purchase when a step clicks a ``purchase``-type element.
+  The agent's outcome is a purchase when any of its predictions in the session clicks an element
+  whose looked-up click type is ``purchase`` (never a click type the model must emit).
+- **Rationale similarity**: ROUGE-L F1 (``customer_env.rewards.rouge_l_f1``) against
+  *human-written* rationales only.
+- **Behaviour fidelity**: per user, the Jensen-Shannon divergence (base 2, in [0, 1]) between the
+  agent's and the human's action-type and click-type distributions, averaged over users. Here a
+  format failure is an ``invalid`` bin of the agent's distribution (humans have none), so an
+  agent that rarely produces a valid action cannot look faithful. Session statistics: the
+  agent's session ends at its first predicted terminate or purchase click (else at the last
+  recorded step); its purchase rate is the session outcome above.
+- **Bootstrap** confidence intervals resample whole sessions (seeded) and recompute every
+  headline number from summed per-session counts.
+
+Example:
+    >>> gold = Action("click", "nav_bar.cart_button", click_type="nav_bar")
+    >>> rec = StepRecord("s1", 0, "u1", gold, Action("click", "nav_bar.cart_button"))
+    >>> exact_match([rec])
+    1.0
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from customer_env.constants import ACTION_TYPES, CLICK_TYPES
+from customer_env.records import Action, Session
+from customer_env.rewards import rouge_l_f1
+
+PURCHASE = "purchase"
+#: Click type given to an element that no data labels and no name pattern explains.
+UNKNOWN_CLICK_TYPE = "other"
+#: The agent-side bin of format failures in behaviour distributions (never an F1 class).
+INVALID = "invalid"
+
+HEADLINE = ("exact_match", "action_type_macro_f1", "action_type_weighted_f1", "click_type_macro_f1",
+            "click_type_weighted_f1", "fine_grained_accuracy", "outcome_accuracy", "outcome_f1",
+            "format_validity")
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One scored step: what the human did and what the agent predicted.
+
+    Attributes:
+        session_id: The session.
+        step_index: Position of the step in the session.
+        user_id: The shopper whose step it is.
+        gold: The recorded action, click type included.
+        predicted: The agent's parsed action, or None for a format failure.
+        predicted_rationale: The agent's rationale, if any.
+        human_rationale: The shopper's own rationale, or None (model-written ones never go here).
+        session_length: Number of steps of the whole human session (None: count the records).
+        session_purchased: Whether the human session has a purchase (None: infer from records).
+    """
+
+    session_id: str
+    step_index: int
+    user_id: str
+    gold: Action
+    predicted: Action | None
+    predicted_rationale: str | None = None
+    human_rationale: str | None = None
+    session_length: int | None = None
+    session_purchased: bool | None = None
+
+    @classmethod
+    def from_sample(cls, sample: Mapping[str, Any]) -> "StepRecord":
+        """Rebuild a record from a rollout sample dict (the JSONL written by ``agents.rollout``)."""
+        gold = dict(sample["gold"])
+        predicted = sample.get("predicted")
+        return cls(
+            session_id=str(sample["session_id"]),
+            step_index=int(sample["step_index"]),
+            user_id=str(sample.get("user_id", "")),
+            gold=Action(gold["type"], gold.get("name"), gold.get("text"), gold.get("click_type")),
+            predicted=Action.from_wire(predicted) if predicted else None,
+            predicted_rationale=sample.get("predicted_rationale"),
+            human_rationale=sample.get("human_rationale"),
+            session_length=sample.get("session_length"),
+            session_purchased=sample.get("session_purchased"),
+        )
+
+
+class ClickTypeLookup:
+    """Gold-standard click type of an element name, built from recorded clicks.
+
+    A name seen in the data gets its recorded click type (the majority one if the data disagree;
+    :attr:`collisions` counts such names). An unseen name is labelled by its *pattern*: the
+    click type most often recorded for names with the same last dotted segment (e.g.
+    ``*.product_title`` -> product_link), else the same first segment (``product_options.*``),
+    else :data:`UNKNOWN_CLICK_TYPE`. A segment counts as a pattern only when at least
+    ``min_pattern_names`` distinct recorded names share it: one name ending in ``.next`` says
+    nothing about every other ``*.next``. ``infer_patterns=False`` labels every unseen name "other".
+
+    Example:
+        >>> clicks = [Action("click", f"{p}.add_to_cart", click_type="purchase") for p in "ab"]
+        >>> lookup = ClickTypeLookup.from_actions(clicks)
+        >>> lookup.click_type("c.add_to_cart"), lookup.click_type("zzz")
+        ('purchase', 'other')
+    """
+
+    def __init__(self, votes: Mapping[str, Counter], *, infer_patterns: bool = True,
+                 min_pattern_names: int = 2) -> None:
+        self.infer_patterns = infer_patterns
+        self.min_pattern_names = min_pattern_names
+        self.known = {name: _majority(counts) for name, counts in votes.items()}
+        self.collisions = sum(1 for counts in votes.values() if len(counts) > 1)
+        suffix: dict[str, Counter] = defaultdict(Counter)
+        prefix: dict[str, Counter] = defaultdict(Counter)
+        names_per: Counter = Counter()
+        for name, counts in votes.items():
+            parts = name.split(".")
+            suffix[parts[-1]].update(counts)
+            prefix[parts[0]].update(counts)
+            names_per["s:" + parts[-1]] += 1
+            names_per["p:" + parts[0]] += 1
+        self._suffix = {k: _majority(v) for k, v in suffix.items() if names_per["s:" + k] >= min_pattern_names}
+        self._prefix = {k: _majority(v) for k, v in prefix.items() if names_per["p:" + k] >= min_pattern_names}
+
+    @classmethod
+    def from_actions(cls, actions: Iterable[Action], *, infer_patterns: bool = True) -> "ClickTypeLookup":
+        """Build from recorded actions; only clicks with a name and a click type count."""
+        votes: dict[str, Counter] = defaultdict(Counter)
+        for action in actions:
+            if action.type == "click" and action.name and action.click_type:
+                votes[action.name][action.click_type] += 1
+        return cls(votes, infer_patterns=infer_patterns)
+
+    @classmethod
+    def from_sessions(cls, sessions: Iterable[Session], *, infer_patterns: bool = True) -> "ClickTypeLookup":
+        """Build from every click of the given sessions (e.g. a store's train and test splits)."""
+        return cls.from_actions((s.action for sess in sessions for s in sess.steps),
+                                infer_patterns=infer_patterns)
+
+    def click_type(self, name: str | None) -> str:
+        """The click type of an element name (see the class docstring for unseen names)."""
+        if not name:
+            return UNKNOWN_CLICK_TYPE
+        if name in self.known:
+            return self.known[name]
+        if self.infer_patterns:
+            parts = name.split(".")
+            for table, key in ((self._suffix, parts[-1]), (self._prefix, parts[0])):
+                if key in table:
+                    return table[key]
+        return UNKNOWN_CLICK_TYPE
+
+    def predicted_click_type(self, action: Action | None) -> str | None:
+        """The click type of a predicted click's element, or None when it is not a click."""
+        return self.click_type(action.name) if action is not None and action.type == "click" else None
+
+
+def _majority(counts: Counter) -> str:
+    # Ties break by name so that the lookup does not depend on insertion order.
+    return min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+
+
+# --------------------------------------------------------------------------- per-step metrics
+def exact_match(records: Sequence[StepRecord]) -> float:
+    """Share of steps whose prediction matches the gold action exactly (format failures wrong)."""
+    return _mean([r.predicted is not None and r.gold.matches(r.predicted) for r in records])
+
+
+def exact_match_by(records: Sequence[StepRecord], key: str = "action_type") -> dict[str, float]:
+    """Exact match per gold ``action_type``, or per gold ``click_type`` (gold clicks only)."""
+    if key not in ("action_type", "click_type"):
+        raise ValueError(f"key must be 'action_type' or 'click_type', got {key!r}")
+    groups: dict[str, list[StepRecord]] = defaultdict(list)
+    for r in records:
+        label = r.gold.type if key == "action_type" else r.gold.click_type
+        if key == "action_type" or r.gold.type == "click":
+            groups[label or UNKNOWN_CLICK_TYPE].append(r)
+    return {label: exact_match(group) for label, group in sorted(groups.items())}
+
+
+def format_validity(records: Sequence[StepRecord]) -> float:
+    """Share of steps whose completion parsed into a valid action."""
+    return _mean([r.predicted is not None for r in records])
+
+
+@dataclass(frozen=True)
+class F1Report:
+    """Per-class F1 with its macro and support-weighted averages."""
+
+    per_class: dict[str, float]
+    support: dict[str, int]
+    macro: float
+    weighted: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"macro": self.macro, "weighted": self.weighted, "per_class": self.per_class,
+                "support": self.support}
+
+
+def f1_report(gold: Sequence[str], predicted: Sequence[str | None], classes: Sequence[str]) -> F1Report:
+    """F1 over ``classes``; a prediction outside them (None, ``invalid``) is wrong but no class.
+
+    Example:
+        >>> f1_report(["click", "input"], ["click", None], ACTION_TYPES).macro  # input: F1 0
+        0.5
+    """
+    counts = _class_counts(gold, predicted, classes)
+    return _f1_from_counts(counts, classes)
+
+
+def _class_counts(gold: Sequence[str], predicted: Sequence[str | None], classes: Sequence[str]) -> np.ndarray:
+    """Per class: [true positives, gold support, predicted count]."""
+    index = {c: i for i, c in enumerate(classes)}
+    counts = np.zeros((len(classes), 3))
+    for g, p in zip(gold, predicted, strict=True):
+        if g in index:
+            counts[index[g], 1] += 1
+        if p in index:
+            counts[index[p], 2] += 1
+            if p == g:
+                counts[index[p], 0] += 1
+    return counts
+
+
+def _f1_from_counts(counts: np.ndarray, classes: Sequence[str]) -> F1Report:
+    tp, support, npred = counts[:, 0], counts[:, 1], counts[:, 2]
+    denom = support + npred
+    f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+    present = denom > 0  # classes seen in gold or prediction; absent ones would only add zeros
+    macro = float(f1[present].mean()) if present.any() else 0.0
+    weighted = float((f1 * support).sum() / support.sum()) if support.sum() else 0.0
+    return F1Report({c: float(f1[i]) for i, c in enumerate(classes) if present[i]},
+                    {c: int(support[i]) for i, c in enumerate(classes)}, macro, weighted)
+
+
+def action_type_f1(records: Sequence[StepRecord]) -> F1Report:
+    """Action-type F1 over click / input / terminate (format failures: wrong, no class)."""
+    return f1_report([r.gold.type for r in records],
+                     [r.predicted.type if r.predicted else None for r in records], ACTION_TYPES)
+
+
+def click_type_f1(records: Sequence[StepRecord], lookup: ClickTypeLookup) -> F1Report:
+    """Click-type F1 over gold clicks, the predicted type looked up from the chosen element."""
+    clicks = [r for r in records if r.gold.type == "click"]
+    return f1_report([r.gold.click_type or UNKNOWN_CLICK_TYPE for r in clicks],
+                     [lookup.predicted_click_type(r.predicted) for r in clicks], CLICK_TYPES)
+
+
+def fine_grained_accuracy(records: Sequence[StepRecord], lookup: ClickTypeLookup) -> float:
+    """Action type right and, for a gold click, the chosen element's click type right too."""
+    return _mean([_fine_grained_hit(r, lookup) for r in records])
+
+
+def _fine_grained_hit(r: StepRecord, lookup: ClickTypeLookup) -> bool:
+    if r.predicted is None or r.predicted.type != r.gold.type:
+        return False
+    return r.gold.type != "click" or lookup.click_type(r.predicted.name) == r.gold.click_type
+
+
+# ------------------------------------------------------------------------- session outcome
+def session_outcomes(records: Sequence[StepRecord], lookup: ClickTypeLookup) -> dict[str, tuple[bool, bool]]:
+    """Per session: (human purchased, agent predicted a purchase click at some step)."""
+    out: dict[str, tuple[bool, bool]] = {}
+    for sid, group in _by_session(records).items():
+        gold = group[0].session_purchased
+        if gold is None:
+            gold = any(r.gold.click_type == PURCHASE for r in group)
+        out[sid] = (bool(gold), any(lookup.predicted_click_type(r.predicted) == PURCHASE for r in group))
+    return out
+
+
+def outcome_report(records: Sequence[StepRecord], lookup: ClickTypeLookup) -> dict[str, float]:
+    """Session-outcome accuracy, F1 of the purchase class, and macro / weighted F1 of both."""
+    pairs = list(session_outcomes(records, lookup).values())
+    return _outcome_from_counts(_outcome_counts(pairs))
+
+
+def _outcome_counts(pairs: Iterable[tuple[bool, bool]]) -> np.ndarray:
+    """[tp, fp, fn, tn] with purchase as the positive class."""
+    c = np.zeros(4)
+    for gold, pred in pairs:
+        c[(0 if pred else 2) if gold else (1 if pred else 3)] += 1
+    return c
+
+
+def _outcome_from_counts(c: np.ndarray) -> dict[str, float]:
+    tp, fp, fn, tn = c
+    n = c.sum()
+    pos = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
+    neg = 2 * tn / (2 * tn + fn + fp) if tn + fn + fp else 0.0
+    support_pos, support_neg = tp + fn, tn + fp
+    return {"accuracy": float((tp + tn) / n) if n else 0.0, "f1": float(pos),
+            "macro_f1": float((pos + neg) / 2),
+            "weighted_f1": float((pos * support_pos + neg * support_neg) / n) if n else 0.0,
+            "n_sessions": int(n), "human_purchase_rate": float(support_pos / n) if n else 0.0}
+
+
+# ---------------------------------------------------------------------- rationale similarity
+def rationale_similarity(records: Sequence[StepRecord]) -> dict[str, float]:
+    """Mean ROUGE-L F1 of the agent's rationale against the human's, on human-rationale steps only.
+
+    A missing agent rationale (or a format failure) scores 0 on such a step.
+    """
+    scored = [rouge_l_f1(r.predicted_rationale or "", r.human_rationale)
+              for r in records if r.human_rationale and r.human_rationale.strip()]
+    return {"rouge_l": _mean(scored), "n": len(scored)}
+
+
+# ------------------------------------------------------------------------ behaviour fidelity
+def jensen_shannon(p: Mapping[str, float], q: Mapping[str, float]) -> float:
+    """Jensen-Shannon divergence (base 2) of two count or probability maps; 1.0 if one is empty.
+
+    Example:
+        >>> jensen_shannon({"click": 1}, {"input": 1})
+        1.0
+    """
+    keys = sorted(set(p) | set(q))
+    pv, qv = np.array([p.get(k, 0) for k in keys], float), np.array([q.get(k, 0) for k in keys], float)
+    if pv.sum() == 0 or qv.sum() == 0:
+        return 0.0 if pv.sum() == qv.sum() else 1.0
+    pv, qv = pv / pv.sum(), qv / qv.sum()
+    m = (pv + qv) / 2
+
+    def kl(x: np.ndarray) -> float:
+        nz = x > 0
+        return float((x[nz] * np.log2(x[nz] / m[nz])).sum())
+
+    return max(0.0, min(1.0, (kl(pv) + kl(qv)) / 2))
+
+
+def behaviour_fidelity(records: Sequence[StepRecord], lookup: ClickTypeLookup) -> dict[str, float]:
+    """Per-user JSD of action-type and click-type distributions, and session statistics."""
+    type_jsd, click_jsd = [], []
+    for group in _group(records, lambda r: r.user_id).values():
+        human_types = Counter(r.gold.type for r in group)
+        agent_types = Counter(r.predicted.type if r.predicted else INVALID for r in group)
+        type_jsd.append(jensen_shannon(human_types, agent_types))
+        human_clicks = Counter(r.gold.click_type for r in group if r.gold.type == "click")
+        agent_clicks = Counter(lookup.predicted_click_type(r.predicted) for r in group
+                               if r.predicted is not None and r.predicted.type == "click")
+        if human_clicks or agent_clicks:
+            click_jsd.append(jensen_shannon(human_clicks, agent_clicks))
+    human_len, agent_len = [], []
+    for group in _by_session(records).values():
+        human_len.append(group[0].session_length or len(group))
+        ends = [i for i, r in enumerate(group) if r.predicted is not None and (
+            r.predicted.type == "terminate" or lookup.predicted_click_type(r.predicted) == PURCHASE)]
+        agent_len.append(ends[0] + 1 if ends else len(group))
+    outcome = list(session_outcomes(records, lookup).values())
+    return {"action_type_jsd": _mean(type_jsd), "click_type_jsd": _mean(click_jsd),
+            "n_users": len(type_jsd), "human_mean_session_length": _mean(human_len),
+            "agent_mean_session_length": _mean(agent_len),
+            "human_purchase_rate": _mean([g for g, _ in outcome]),
+            "agent_purchase_rate": _mean([p for _, p in outcome])}
+
+
+def distributions(records: Sequence[StepRecord], lookup: ClickTypeLookup) -> dict[str, dict[str, Counter]]:
+    """Pooled action-type and click-type counts, human and agent (for plots)."""
+    return {
+        "action_type": {"human": Counter(r.gold.type for r in records),
+                        "agent": Counter(r.predicted.type if r.predicted else INVALID for r in records)},
+        "click_type": {"human": Counter(r.gold.click_type for r in records if r.gold.type == "click"),
+                       "agent": Counter(lookup.predicted_click_type(r.predicted) for r in records
+                                        if r.predicted is not None and r.predicted.type == "click")},
+    }
+
+
+# ------------------------------------------------------------------- headline and bootstrap
+def _session_stats(group: Sequence[StepRecord], lookup: ClickTypeLookup, outcome: tuple[bool, bool]) -> np.ndarray:
+    """Additive sufficient statistics of one session for every headline number."""
+    clicks = [r for r in group if r.gold.type == "click"]
+    return np.concatenate([
+        [sum(r.predicted is not None and r.gold.matches(r.predicted) for r in group), len(group),
+         sum(r.predicted is not None for r in group), sum(_fine_grained_hit(r, lookup) for r in group)],
+        _class_counts([r.gold.type for r in group], [r.predicted.type if r.predicted else None for r in group],
+                      ACTION_TYPES).ravel(),
+        _class_counts([r.gold.click_type or UNKNOWN_CLICK_TYPE for r in clicks],
+                      [lookup.predicted_click_type(r.predicted) for r in clicks], CLICK_TYPES).ravel(),
+        _outcome_counts([outcome]),
+    ])
+
+
+def _headline_from_stats(s: np.ndarray) -> dict[str, float]:
+    n = s[1]
+    k = 4 + 3 * len(ACTION_TYPES)
+    types = _f1_from_counts(s[4:k].reshape(-1, 3), ACTION_TYPES)
+    clicks = _f1_from_counts(s[k:k + 3 * len(CLICK_TYPES)].reshape(-1, 3), CLICK_TYPES)
+    outcome = _outcome_from_counts(s[k + 3 * len(CLICK_TYPES):])
+    return {"exact_match": s[0] / n if n else 0.0, "action_type_macro_f1": types.macro,
+            "action_type_weighted_f1": types.weighted, "click_type_macro_f1": clicks.macro,
+            "click_type_weighted_f1": clicks.weighted, "fine_grained_accuracy": s[3] / n if n else 0.0,
+            "outcome_accuracy": outcome["accuracy"], "outcome_f1": outcome["f1"],
+            "format_validity": s[2] / n if n else 0.0}
+
+
+def headline(records: Sequence[StepRecord], lookup: ClickTypeLookup, *, n_bootstrap: int = 1000,
+             seed: int = 0, confidence: float = 0.95) -> dict[str, dict[str, float]]:
+    """The headline numbers with bootstrap intervals over resampled sessions.
+
+    Returns ``{metric: {"value", "low", "high"}}``; with ``n_bootstrap=0`` low/high equal value.
+    """
+    outcomes = session_outcomes(records, lookup)
+    sessions = _by_session(records)
+    stats = np.stack([_session_stats(g, lookup, outcomes[sid]) for sid, g in sessions.items()]) \
+        if sessions else np.zeros((0, 4 + 3 * len(ACTION_TYPES) + 3 * len(CLICK_TYPES) + 4))
+    point = _headline_from_stats(stats.sum(axis=0))
+    result = {name: {"value": float(point[name]), "low": float(point[name]), "high": float(point[name])}
+              for name in HEADLINE}
+    if n_bootstrap > 0 and len(stats) > 1:
+        rng = np.random.default_rng(seed)
+        weights = rng.multinomial(len(stats), np.full(len(stats), 1 / len(stats)), size=n_bootstrap)
+        draws = [_headline_from_stats(row) for row in weights @ stats]
+        alpha = (1 - confidence) / 2
+        for name in HEADLINE:
+            values = np.array([d[name] for d in draws])
+            result[name]["low"], result[name]["high"] = (float(v) for v in np.quantile(values, [alpha, 1 - alpha]))
+    return result
+
+
+def evaluate(records: Sequence[StepRecord], lookup: ClickTypeLookup, *, n_bootstrap: int = 1000,
+             seed: int = 0) -> dict[str, Any]:
+    """Every metric of this module in one JSON-ready dict (what rollout and comparison report)."""
+    return {
+        "n_steps": len(records), "n_sessions": len(_by_session(records)),
+        "headline": headline(records, lookup, n_bootstrap=n_bootstrap, seed=seed),
+        "exact_match_by_action_type": exact_match_by(records, "action_type"),
+        "exact_match_by_click_type": exact_match_by(records, "click_type"),
+        "action_type_f1": action_type_f1(records).as_dict(),
+        "click_type_f1": click_type_f1(records, lookup).as_dict(),
+        "session_outcome": outcome_report(records, lookup),
+        "rationale_similarity": rationale_similarity(records),
+        "fidelity": behaviour_fidelity(records, lookup),
+        "click_type_lookup": {"known_names": len(lookup.known), "collisions": lookup.collisions,
+                              "infer_patterns": lookup.infer_patterns,
+                              "min_pattern_names": lookup.min_pattern_names},
+    }
+
+
+def _group(records: Iterable[StepRecord], key: Any) -> dict[str, list[StepRecord]]:
+    groups: dict[str, list[StepRecord]] = defaultdict(list)
+    for r in records:
+        groups[key(r)].append(r)
+    return dict(groups)
+
+
+def _by_session(records: Iterable[StepRecord]) -> dict[str, list[StepRecord]]:
+    groups = _group(records, lambda r: r.session_id)
+    return {sid: sorted(g, key=lambda r: r.step_index) for sid, g in sorted(groups.items())}
+
+
+def _mean(values: Sequence[float | bool]) -> float:
+    return float(sum(values) / len(values)) if values else 0.0
