@@ -63,24 +63,31 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Callable, Mapping, Sequence, Union
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping, Sequence, Union
 
 import gymnasium as gym
 import numpy as np
 
 from customer_env.actions import format_completion
-from customer_env.constants import SURVEY_SECTIONS
-from customer_env.data import open_store
-from customer_env.data.persona import persona_from_survey
-from customer_env.prompt import CompressedPage, HFTokenCounter, HistoryItem, RenderedObservation
-from customer_env.prompt import TokenCounter, compress_page, default_counter, render_observation
-from customer_env.records import Action, Persona, Session, Step
+from customer_env.env_options import (
+    PersonaSpec,
+    RewardSpec,
+    _check_choice,
+    _derangement,
+    _open,
+    _resolve_persona,
+    _reward_config,
+    _select_sessions,
+    _token_counter,
+    is_scored,
+)
+from customer_env.prompt import CompressedPage, HistoryItem, RenderedObservation
+from customer_env.prompt import compress_page, render_observation
+from customer_env.records import Action, Session
 from customer_env.rewards import REWARD_PRESETS, compute_reward
 from customer_env.spaces import WireActionSpace, observation_space
 
-PersonaSpec = Union[str, Mapping[str, Any], Persona, None]
-RewardSpec = Union[str, Callable[..., Any]]
 AgentAction = Union[str, Mapping[str, Any], Action]
 
 PERSONA_MODES = ("real", "none", "shuffled")
@@ -480,17 +487,6 @@ class OperaEnv(gym.Env[dict, str]):
         self._episode = None
 
 
-def is_scored(step: Step) -> bool:
-    """Whether the agent predicts this step: a click or input on a named element, or terminate.
-
-    Example:
-        >>> is_scored(Step("s", "a", 0, "t", Action("scroll")))
-        False
-    """
-    action = step.action
-    return action.is_predictable and (action.type == "terminate" or bool(action.name))
-
-
 def completion_text(action: AgentAction) -> str:
     """The completion text the reward scores, for any accepted action form.
 
@@ -506,109 +502,3 @@ def completion_text(action: AgentAction) -> str:
         body = dict(action) if "action" in action else {"rationale": "", "action": dict(action)}
         return json.dumps(body, ensure_ascii=False)
     raise TypeError(f"an action is completion text, a wire dict or an Action, got {type(action).__name__}")
-
-
-def _open(store: Any, source: str | None, variant: str | None, split: str | None, **options: Any) -> Any:
-    """The given store (checked against ``variant`` and ``split``) or a newly opened one."""
-    if store is None:
-        return open_store(source, variant or "filtered", split or "train", **options)
-    opening = {"source": source, **options}
-    if any(opening[k] not in (None, False) for k in ("source", "strict", "revision", "page_scale")):
-        raise ValueError("give either store= or the options that open one (source=, strict=, "
-                         "revision=, page_scale=), not both")
-    for option, value in (("variant", variant), ("split", split)):
-        if value is not None and value != getattr(store, option, value):
-            raise ValueError(f"{option}={value!r} but the given store holds {getattr(store, option)!r}")
-    return store
-
-
-def _check_choice(option: str, value: Any, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise ValueError(f"{option}={value!r} is not one of {list(choices)}")
-
-
-def _reward_config(reward: RewardSpec, config: Any) -> Any:
-    """The config object ``compute_reward`` takes; a dict gives the fields of a preset's config."""
-    if not isinstance(config, Mapping):
-        return config
-    config_cls = REWARD_PRESETS[reward][1] if isinstance(reward, str) else None
-    if config_cls is None:
-        if isinstance(reward, str):
-            raise ValueError(f"reward preset {reward!r} takes no reward_config, got {sorted(config)}")
-        return dict(config)  # a custom reward callable gets the mapping as it is
-    known = {f.name for f in fields(config_cls)}
-    unknown = sorted(set(config) - known)
-    if unknown:
-        raise ValueError(f"unknown {config_cls.__name__} field(s) {unknown}; known: {sorted(known)}")
-    return config_cls(**config)
-
-
-def _token_counter(tokenizer: Any) -> Any:
-    if tokenizer is None:
-        return default_counter()
-    if isinstance(tokenizer, str):
-        from transformers import AutoTokenizer  # heavy: only when a tokenizer is named
-
-        tokenizer = AutoTokenizer.from_pretrained(tokenizer)
-    if isinstance(tokenizer, TokenCounter) and not hasattr(tokenizer, "encode"):
-        return tokenizer  # already a token counter
-    return HFTokenCounter(tokenizer)
-
-
-def _resolve_persona(persona: PersonaSpec, store: Any) -> tuple[str | None, str | None]:
-    """(the user whose sessions to replay, or None for all; the counterfactual persona text)."""
-    if persona is None:
-        return None, None
-    if isinstance(persona, Persona):
-        return None, persona.to_text()
-    if isinstance(persona, Mapping):
-        if not any(section in persona for section in SURVEY_SECTIONS):
-            raise ValueError(f"a persona dict must be survey-shaped, with at least one of the sections "
-                             f"{list(SURVEY_SECTIONS)}; got keys {sorted(persona)[:8]}")
-        return None, persona_from_survey("custom", persona).to_text()
-    if isinstance(persona, str):
-        if persona in store.users:
-            return persona, None
-        if not persona.strip() or len(persona.split()) == 1:
-            raise ValueError(f"persona={persona!r} is not a user of this store ({len(store.users)} "
-                             "users); pass a user id from store.users, or persona text (several words)")
-        return None, persona.strip()
-    raise TypeError(f"persona must be None, a user id, a survey dict, a Persona or text; "
-                    f"got {type(persona).__name__}")
-
-
-def _select_sessions(store: Any, user_id: str | None, sessions: Sequence[str] | int | None) -> list[str]:
-    if user_id is not None:
-        pool = [session.session_id for session in store.sessions_of(user_id)]
-    else:
-        pool = list(store.session_ids)
-    if sessions is None:
-        chosen = pool
-    elif isinstance(sessions, (int, np.integer)) and not isinstance(sessions, bool):
-        if sessions <= 0:
-            raise ValueError(f"sessions={sessions} must be a positive count or a list of ids")
-        count = min(int(sessions), len(pool))
-        chosen = [pool[int(i)] for i in np.linspace(0, len(pool) - 1, count).round()] if count else []
-    else:
-        known = set(pool)
-        missing = [sid for sid in sessions if sid not in known]
-        if missing:
-            scope = f"user {user_id!r}" if user_id is not None else "this store"
-            raise ValueError(f"{len(missing)} session id(s) not in {scope}, e.g. {missing[0]!r}")
-        chosen = list(dict.fromkeys(sessions))
-    if not chosen:
-        raise ValueError(f"no session to replay (store {store.description!r}, persona user "
-                         f"{user_id!r}, sessions={sessions!r})")
-    unscored = [sid for sid in chosen if not any(map(is_scored, store.session(sid).steps))]
-    if unscored:
-        raise ValueError(f"{len(unscored)} selected session(s) have no action to predict (no click, "
-                         f"input or terminate), e.g. {unscored[0]!r}; select other sessions")
-    return chosen
-
-
-def _derangement(users: Sequence[str], seed: int) -> dict[str, str]:
-    """Map every user to a different one: a cycle through a seeded random order of the users."""
-    if len(users) < 2:
-        raise ValueError(f"persona_mode='shuffled' needs at least two users, the store has {len(users)}")
-    order = [users[i] for i in np.random.default_rng(seed).permutation(len(users))]
-    return {user: order[(k + 1) % len(order)] for k, user in enumerate(order)}
