@@ -1,0 +1,81 @@
+"""Several agents, the same sessions: one table and one plot.
+
+Every run replays exactly the same session ids (fixed from the first environment), with the
+same stores and seed; with ``ablations`` each agent also runs with ``persona_mode`` ``none`` and
+``shuffled`` (the paper's persona ablations). Results land in ``out_dir``: ``comparison.md``,
+``distributions.png`` and, per run, ``<label>/samples.jsonl`` and ``<label>/results.json``.
+
+Example:
+    >>> runs = compare(["random", "frequency"], RolloutConfig(sessions=5), out_dir="runs/cmp")  # doctest: +SKIP
+    >>> print(runs.table)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from agents.report import comparison_table, plot_distributions
+from agents.rollout import (RolloutConfig, RolloutResult, click_type_lookup, make_agent, make_env, open_stores,
+                            run_rollout, write_rollout)
+from customer_env.cache import atomic_write_text
+
+ABLATION_MODES = ("real", "none", "shuffled")
+
+
+@dataclass
+class Comparison:
+    """The runs (label -> result), the Markdown table and where the files went."""
+
+    results: dict[str, RolloutResult]
+    table: str
+    plot: Path | None
+    out_dir: Path | None
+
+
+def compare(agent_names: Sequence[str], config: RolloutConfig | None = None, *, ablations: bool = False,
+            out_dir: str | Path | None = None, agent_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
+            progress: bool = True) -> Comparison:
+    """Run each agent (and, with ``ablations``, each persona mode) on the same sessions.
+
+    Args:
+        agent_names: Registered agent names.
+        config: The shared rollout configuration (its ``persona_mode`` is used without ablations).
+        ablations: Also run every agent with ``persona_mode`` ``none`` and ``shuffled``.
+        out_dir: Where to write the table, the plot and each run's files (None: nothing written).
+        agent_kwargs: Extra keyword arguments per agent name.
+        progress: Show the rollouts' progress bars.
+    """
+    if not agent_names:
+        raise ValueError("compare needs at least one agent name")
+    config = config or RolloutConfig()
+    store, train_store = open_stores(config)
+    probe = make_env(config, store, config.sessions)
+    config = replace(config, sessions=list(probe.unwrapped.session_ids))
+    probe.close()
+    modes = ABLATION_MODES if ablations else (config.persona_mode,)
+    results: dict[str, RolloutResult] = {}
+    for name in agent_names:
+        for mode in modes:
+            label = name if len(modes) == 1 else f"{name} [{mode}]"
+            run_config = replace(config, persona_mode=mode)
+            agent = make_agent(name, run_config, train_store=train_store, **dict((agent_kwargs or {}).get(name, {})))
+            result = run_rollout(agent, run_config, store=store, train_store=train_store, progress=progress)
+            result.info["agent_name"] = name
+            results[label] = result
+    table = comparison_table([(label, r.metrics) for label, r in results.items()])
+    plot = None
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        for label, result in results.items():
+            write_rollout(result, out / _slug(label))
+        atomic_write_text(out / "comparison.md", table + "\n")
+        lookup = click_type_lookup(train_store, store)
+        plot = plot_distributions([(label, r.records()) for label, r in results.items()], lookup,
+                                  out / "distributions.png")
+    return Comparison(results, table, plot, out)
+
+
+def _slug(label: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in label).strip("_")

@@ -1,0 +1,87 @@
+"""Run one agent through OPeRA sessions, print what it did, write samples and results.
+
+Example:
+    python examples/rollout.py --agent frequency --sessions 10 --out runs/frequency
+    python examples/rollout.py --agent prompting --model path/to/model --split test --quiet
+    python examples/rollout.py --agent customer_r1            # trains the tiny default on first use
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from tqdm.auto import tqdm
+
+import agents
+from agents.report import metrics_table
+from agents.rollout import RolloutConfig, make_agent, open_stores, run_rollout, step_line, write_rollout
+
+
+def parse_agent_args(pairs: Sequence[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; values are JSON when they parse (numbers, true, lists), else strings."""
+    kwargs: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--agent-arg expects KEY=VALUE, got {pair!r}")
+        try:
+            kwargs[key] = json.loads(value)
+        except json.JSONDecodeError:
+            kwargs[key] = value
+    return kwargs
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--agent", required=True, help=f"one of {', '.join(agents.available())}")
+    p.add_argument("--checkpoint", help="model or adapter directory (sft, customer_r1)")
+    p.add_argument("--model", help="model id or path (prompting), or the served model name (openai backend)")
+    p.add_argument("--agent-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra agent argument, e.g. backend=openai, base_url=..., batch_size=8")
+    p.add_argument("--persona", help="a user id: replay only that user's sessions")
+    p.add_argument("--persona-mode", default="real", choices=("real", "none", "shuffled"))
+    p.add_argument("--split", default="test", choices=("train", "test"))
+    p.add_argument("--sessions", type=int, help="how many sessions (default: all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, help="directory for samples.jsonl and results.json")
+    p.add_argument("--source", help="embedded (default), hub, or a local copy of the dataset")
+    p.add_argument("--page-scale", type=float,
+                   help="embedded store only: page scale (the default tiny checkpoints were trained at 0.1)")
+    p.add_argument("--max-prompt-tokens", type=int)
+    p.add_argument("--on-mismatch", default="teacher_forced", choices=("teacher_forced", "continue", "terminate"))
+    p.add_argument("--batch-size", type=int, default=8, help="sessions advanced together")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (0: none)")
+    p.add_argument("--quiet", action="store_true", help="do not print every step")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config = RolloutConfig(split=args.split, source=args.source, page_scale=args.page_scale,
+                           sessions=args.sessions, persona=args.persona,
+                           persona_mode=args.persona_mode, on_mismatch=args.on_mismatch,
+                           max_prompt_tokens=args.max_prompt_tokens, seed=args.seed,
+                           batch_size=args.batch_size, n_bootstrap=args.bootstrap)
+    kwargs = parse_agent_args(args.agent_arg)
+    if args.checkpoint:
+        kwargs["checkpoint"] = args.checkpoint
+    if args.model:
+        kwargs["model"] = args.model
+    store, train_store = open_stores(config)
+    agent = make_agent(args.agent, config, train_store=train_store, **kwargs)
+    result = run_rollout(agent, config, store=store, train_store=train_store,
+                         on_step=None if args.quiet else lambda s: tqdm.write(step_line(s)))
+    result.info["agent_name"] = args.agent
+    print(metrics_table(result.metrics))
+    if args.out:
+        for path in write_rollout(result, args.out):
+            print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Score a JSONL of wire-format predictions (keyed by session_id, step_index) with the rollout metrics.
+
+Example:
+    python examples/score_predictions.py preds.jsonl --split test --out runs/external.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from agents.predictions import score_predictions
+from agents.report import metrics_table
+from customer_env.cache import atomic_write_text
+
+SHOWN = 10  # problems listed by name; all are counted
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("predictions", type=Path, help="JSONL file")
+    p.add_argument("--split", default="test", choices=("train", "test"))
+    p.add_argument("--source", help="embedded (default), hub, or a local copy of the dataset")
+    p.add_argument("--only-predicted-sessions", action="store_true",
+                   help="score only sessions with at least one prediction (else missing steps count as failures)")
+    p.add_argument("--no-check-names", action="store_true", help="accept names that are not on the page")
+    p.add_argument("--bootstrap", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, help="write the metrics and the bookkeeping to this JSON file")
+    args = p.parse_args(argv)
+    report = score_predictions(args.predictions, split=args.split, source=args.source,
+                               only_predicted_sessions=args.only_predicted_sessions,
+                               check_names=not args.no_check_names, n_bootstrap=args.bootstrap, seed=args.seed)
+    problems = [
+        [f"malformed line {n}: {reason}" for n, reason in report.malformed],
+        [f"duplicate line {n}: {sid} step {i} (the first one is scored)" for n, (sid, i) in report.duplicates],
+        [f"missing: {sid} step {i} (scored as a format failure)" for sid, i in report.missing],
+        [f"extra: {sid} step {i} (not a step of the split; ignored)" for sid, i in report.extra],
+    ]
+    for lines in problems:
+        print("\n".join(lines[:SHOWN]) + (f"\n... and {len(lines) - SHOWN} more" if len(lines) > SHOWN else ""),
+              end="\n" if lines else "")
+    print("counts: " + ", ".join(f"{k} {v}" for k, v in report.counts.items()))
+    print(metrics_table(report.metrics))
+    if args.out:
+        payload = {"predictions": str(args.predictions), "counts": report.counts, "metrics": report.metrics,
+                   "malformed": report.malformed, "missing": report.missing, "extra": report.extra}
+        atomic_write_text(args.out, json.dumps(payload, indent=2) + "\n")
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

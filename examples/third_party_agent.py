@@ -1,0 +1,68 @@
+"""A custom agent in a dozen lines: any object with ``act(observation) -> str`` will do.
+
+It plugs into the environment directly (the Gymnasium loop below) and into ``agents.rollout``
+(scored with the same metrics as the built-in agents); ``agents.register`` makes it available by
+name to the scripts.
+
+Example:
+    python examples/third_party_agent.py --sessions 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Mapping, Sequence
+
+import gymnasium as gym
+
+import agents
+import customer_env  # noqa: F401 - registers OPeRA-v0
+from agents.report import metrics_table
+from agents.rollout import RolloutConfig, run_rollout
+
+
+class ReviewReader:
+    """Reads the reviews when the page has them, else opens the first product, else leaves."""
+
+    def act(self, observation: Mapping[str, str]) -> str:
+        names = observation["actionable_names"].splitlines()
+        target = next((n for n in names if "review" in n), None) or next((n for n in names if "product" in n), None)
+        if target is None:
+            action = {"type": "terminate"}
+        else:
+            action = {"type": "click", "name": target}
+        return json.dumps({"rationale": "I always check what other buyers say.", "action": action})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--sessions", type=int, default=2)
+    p.add_argument("--source", help="embedded (default), hub, or a local copy of the dataset")
+    args = p.parse_args(argv)
+
+    # 1. The plain Gymnasium loop: one session, step by step.
+    env = gym.make("OPeRA-v0", source=args.source, split="test", sessions=1)
+    agent = ReviewReader()
+    observation, info = env.reset(seed=0)
+    done, total = False, 0.0
+    while not done:
+        observation, reward, terminated, truncated, info = env.step(agent.act(observation))
+        total += reward
+        done = terminated or truncated
+        print(f"step {info['scored_step_index']}: human {info['gold_action']} agent {info['agent_action']} "
+              f"reward {reward:g}")
+    print(f"session {info['session_id']}: total reward {total:g}")
+    env.close()
+
+    # 2. The same agent through rollout, scored like every other agent.
+    agents.register("review_reader", lambda **_: ReviewReader(), overwrite=True)
+    result = run_rollout(agents.make("review_reader"),
+                         RolloutConfig(source=args.source, sessions=args.sessions, n_bootstrap=0), progress=False)
+    print(metrics_table(result.metrics))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Every agent through the environment on the small generated store, and the rollout files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import agents
+from agents.rollout import RolloutConfig, make_agent, run_rollout, write_rollout
+from customer_env.actions import parse_completion
+
+SAMPLE_KEYS = {"session_id", "step_index", "user_id", "completion", "predicted", "gold", "reward",
+               "reward_components", "correct", "human_rationale", "session_length", "parse_ok"}
+
+
+@pytest.fixture(scope="module")
+def stores(small_store):
+    # The small store's test split has a single session: these tests replay the train split.
+    return small_store, small_store
+
+
+def config(small_store_dir, **kw):
+    return RolloutConfig(source=str(small_store_dir), split="train", n_bootstrap=kw.pop("n_bootstrap", 0), **kw)
+
+
+def rollout(agent, cfg, stores, **kw):
+    return run_rollout(agent, cfg, store=stores[0], train_store=stores[1], progress=False, **kw)
+
+
+@pytest.mark.parametrize("name", ["random", "frequency", "persona_frequency"])
+def test_model_free_agents_play_every_step_validly(name, stores, small_store_dir):
+    cfg = config(small_store_dir, sessions=3)
+    result = rollout(make_agent(name, cfg, train_store=stores[1]), cfg, stores)
+    sessions = {s["session_id"] for s in result.samples}
+    assert len(sessions) == 3 and len(result.samples) == sum(len(stores[0].session(sid)) for sid in sessions)
+    assert all(SAMPLE_KEYS <= set(s) for s in result.samples)
+    assert result.metrics["headline"]["format_validity"]["value"] == 1.0  # names come from the page
+    assert result.metrics["n_steps"] == len(result.samples)
+    assert result.info["rollout"]["steps_with_gold_target_not_in_prompt"] == 0  # small pages fit whole
+    if name == "persona_frequency":  # every shown persona is a training user's (real mode)
+        assert result.info["agent"]["unmatched_steps"] == 0
+
+
+def test_lockstep_batching_changes_nothing(stores, small_store_dir):
+    one = rollout(agents.make("random", seed=5), config(small_store_dir, sessions=4, batch_size=1), stores)
+    many = rollout(agents.make("random", seed=5), config(small_store_dir, sessions=4, batch_size=3), stores)
+    assert one.samples == many.samples and many.info["env"]["lanes"] == 3
+
+
+def test_a_third_party_agent_needs_only_act(stores, small_store_dir):
+    class Leaver:
+        resets = 0
+
+        def act(self, observation):
+            return '{"rationale": "Bye.", "action": {"type": "terminate"}}'
+
+        def reset(self):
+            self.resets += 1
+
+    agent = Leaver()
+    result = rollout(agent, config(small_store_dir, sessions=3, batch_size=8), stores)
+    assert agent.resets == 3 and result.info["env"]["lanes"] == 1
+    terminates = [s for s in result.samples if s["gold"]["type"] == "terminate"]
+    assert all(s["correct"] for s in terminates) and result.metrics["headline"]["exact_match"]["value"] == \
+        pytest.approx(len(terminates) / len(result.samples))
+
+
+def test_terminate_on_mismatch_stops_each_session_at_its_first_error(stores, small_store_dir):
+    result = rollout(agents.make("random"), config(small_store_dir, sessions=3, on_mismatch="terminate"), stores)
+    by_session = {}
+    for s in result.samples:
+        by_session.setdefault(s["session_id"], []).append(s)
+    for steps in by_session.values():
+        assert all(s["correct"] for s in steps[:-1])
+        assert not steps[-1]["correct"] or len(steps) == steps[-1]["session_length"]
+
+
+def test_write_rollout_files(stores, small_store_dir, tmp_path):
+    printed = []
+    result = rollout(agents.make("frequency", store=stores[1]), config(small_store_dir, sessions=2, n_bootstrap=50),
+                     stores, on_step=printed.append)
+    samples_path, results_path = write_rollout(result, tmp_path / "run")
+    lines = samples_path.read_text().splitlines()
+    assert len(lines) == len(printed) == len(result.samples)
+    first = json.loads(lines[0])
+    assert parse_completion(first["completion"]).ok and "click_type" in first["gold"]
+    results = json.loads(results_path.read_text())
+    assert results["dataset"]["fingerprint"] == stores[0].fingerprint and results["seed"] == 0
+    assert "git_commit" in results and results["packages"]["gymnasium"]
+    ci = results["metrics"]["headline"]["exact_match"]
+    assert ci["low"] <= ci["high"]
+    assert not list(tmp_path.glob("run/.*"))  # no temporary files left behind
+
+
+def test_prompting_agent_with_a_tiny_model(stores, small_store_dir, tiny_model_dir):
+    agent = agents.make("prompting", model=str(tiny_model_dir), max_new_tokens=8, batch_size=4, device="cpu")
+    result = rollout(agent, config(small_store_dir, sessions=1), stores)
+    assert agent.stats["requests"] == len(result.samples) and agent.stats["generation_failures"] == 0
+    # The budget was capped to the tiny model's context (2048 positions minus 8 new tokens).
+    assert result.info["env"]["max_prompt_tokens"] == 2040
+    assert result.info["env"]["tokenizer"] is not None
+    # A random model rarely writes valid JSON: such answers are format failures, not crashes.
+    assert 0.0 <= result.metrics["headline"]["format_validity"]["value"] <= 1.0
+
+
+def test_a_gold_target_cut_from_the_prompt_is_flagged(small_store):
+    from agents.rollout import _sample
+
+    sid = small_store.session_ids[0]
+    gold = small_store.session(sid).steps[0].action
+    info = {"session_id": sid, "scored_step_index": 0, "agent_action": None, "parse_ok": False,
+            "parse_error": "empty: the completion is empty", "reward": 0.0, "reward_components": {},
+            "correct": False, "gold_action": {**gold.to_wire(), "click_type": gold.click_type}}
+    kept = {"actionable_names": f"{gold.name}\nother", "page": f'<div name="{gold.name}">x</div>'}
+    cut = {"actionable_names": f"{gold.name}\nother", "page": '<div name="other">x</div>'}
+    assert _sample(small_store, kept, {}, info, "")["gold_in_prompt"] is True
+    assert _sample(small_store, cut, {}, info, "")["gold_in_prompt"] is (gold.name is None)
