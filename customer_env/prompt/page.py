@@ -21,7 +21,8 @@ Nothing here looks at any action: the outline of a page is the same whatever the
 
 The page is parsed once into a :class:`PageOutline`; rendering at another detail level or with
 a cap on the number of elements (for a tight budget) reuses it, so the renderer can step down
-from labels to names only without parsing again.
+from labels to names only without parsing again. A whole (uncapped) rendering is kept on the
+outline, so a past page that appears in every later step's history is rendered once.
 
 Example:
     >>> page = compress_page('<div name="nav_bar"><a name="nav_bar.cart">Cart 2</a><p>x</p></div>')
@@ -44,8 +45,10 @@ from customer_env.prompt.html_tree import ElementNode, PageTree
 
 ELLIPSIS = "…"
 _MAX_INDENT = 12
+_INDENTS = tuple(" " * depth for depth in range(_MAX_INDENT + 1))
 _BOOLEAN_ATTRIBUTES = frozenset({"checked", "selected", "disabled"})
 _HAS_DIGIT = re.compile(r"\d")
+_ASCII_DIGITS = b"0123456789"
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,13 @@ DETAIL_LEVELS: tuple[PageDetail, ...] = (
     PageDetail(0, 0, 0),
 )
 NAMES_ONLY = DETAIL_LEVELS[-1]
+
+
+def _has_digit(text: str) -> bool:
+    if text.isascii():  # the common case, without the regex engine's per-character Unicode test
+        data = text.encode("ascii")
+        return len(data.translate(None, _ASCII_DIGITS)) != len(data)
+    return _HAS_DIGIT.search(text) is not None
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -139,63 +149,90 @@ class PageOutline(PageTree):
             empty outline, never an exception.
     """
 
+    def __init__(self, html: str | bytes | None) -> None:
+        super().__init__(html)
+        # The text of whole renderings by detail level: a page stays in a session's history for
+        # every later step, which renders it again at the same level each time. (Texts, not
+        # CompressedPages: those point back here, and a cycle would wait for the garbage collector.)
+        self._texts: dict[PageDetail, str] = {}
+
     def render(self, detail: PageDetail = DETAIL_LEVELS[0], *, max_elements: int | None = None) -> CompressedPage:
-        """Render the outline.
+        """Render the outline (a whole rendering is computed once per detail level, then reused).
 
         Args:
             detail: How much of each element to show.
             max_elements: Render only the first ``max_elements`` named elements in page order and
                 end with ``<!-- N elements omitted to fit the budget -->``. None renders all.
         """
-        lines: list[str] = []
-        rendered = omitted = 0
-        free_left = detail.free_text_chars
-        seen_free: set[str] = set()
-        stack: list[tuple[Union[ElementNode, str], int, bool]] = [
-            (c, 0, False) for c in reversed(self.root.children)
-        ]
-        while stack:
-            item, depth, closing = stack.pop()
-            indent = " " * min(depth, _MAX_INDENT)
-            if closing:
-                lines.append(f"{indent}</{item.tag}>")  # type: ignore[union-attr]
-                continue
-            if isinstance(item, str):
-                text = " ".join(item.split())
-                if (free_left <= 0 or not text or detail.label_chars <= 0 or text in seen_free
-                        or (max_elements is not None and rendered >= max_elements)):
-                    continue
-                if not _HAS_DIGIT.search(text):  # repeats with digits (prices, ratings) are information
-                    seen_free.add(text)
-                shown = _shorten(_shorten(text, detail.label_chars), free_left)
-                free_left -= len(shown)
-                lines.append(indent + shown)
-                continue
-            if item.duplicate:
-                continue
-            if max_elements is not None and rendered >= max_elements:
-                omitted += item.weight
-                continue
-            rendered += 1
-            head = f"{indent}<{item.tag} name={_quote(item.name)}{self._attributes(item, detail)}>"
-            label = _shorten(item.label(), detail.label_chars) if detail.label_chars > 0 else ""
-            kids = item.children  # named children and the free text between them
-            if kids:
-                lines.append(head + label)
-                stack.append((item, depth, True))
-                stack.extend((c, depth + 1, False) for c in reversed(kids))
-            elif label:
-                lines.append(f"{head}{label}</{item.tag}>")
-            else:
-                lines.append(head[:-1] + "/>")
-        if omitted:
-            lines.append(f"<!-- {omitted} elements omitted to fit the budget -->")
-        text = "\n".join(lines)
+        omitted = 0
+        if max_elements is None:
+            text = self._texts.get(detail)
+            if text is None:
+                text = self._texts[detail] = self._render_text(detail, None)[0]
+        else:
+            text, omitted = self._render_text(detail, max_elements)
         return CompressedPage(
             text=text, names=self.names, input_names=self.input_names, chars_in=self.chars_in,
             chars_out=len(text), detail=detail, element_count=self.element_count,
             elements_omitted=omitted, collapsed_duplicates=self.collapsed_duplicates, outline=self,
         )
+
+    def _render_text(self, detail: PageDetail, max_elements: int | None) -> tuple[str, int]:
+        """The rendered text and how many elements ``max_elements`` left out."""
+        label_chars, attr_chars = detail.label_chars, detail.attr_chars
+        free_left = detail.free_text_chars
+        capped = max_elements is not None
+        lines: list[str] = []
+        rendered = omitted = 0
+        seen_free: set[str] = set()
+        # Without free text (past pages, tight levels) its lines are not even put on the stack.
+        elements_only = free_left <= 0 or label_chars <= 0
+        # (item, depth); a string at depth -1 is a closing tag, already written out.
+        stack: list[tuple[Union[ElementNode, str], int]] = [
+            (c, 0) for c in reversed(self.root.children) if not (elements_only and isinstance(c, str))
+        ]
+        while stack:
+            item, depth = stack.pop()
+            indent = _INDENTS[min(depth, _MAX_INDENT)]
+            if isinstance(item, str):
+                if depth < 0:
+                    lines.append(item)
+                    continue
+                if free_left <= 0 or label_chars <= 0 or (capped and rendered >= max_elements):  # type: ignore[operator]
+                    continue
+                text = " ".join(item.split())
+                if not text or text in seen_free:
+                    continue
+                if not _has_digit(text):  # repeats with digits (prices, ratings) are information
+                    seen_free.add(text)
+                shown = _shorten(_shorten(text, label_chars), free_left)
+                free_left -= len(shown)
+                lines.append(indent + shown)
+                continue
+            if item.duplicate:
+                continue
+            if capped and rendered >= max_elements:  # type: ignore[operator]
+                omitted += item.weight
+                continue
+            rendered += 1
+            tag = item.tag
+            attributes = self._attributes(item, detail) if attr_chars > 0 and item.attrs else ""
+            head = f"{indent}<{tag} name={_quote(item.name)}{attributes}>"
+            label = _shorten(item.label(), label_chars) if label_chars > 0 else ""
+            kids = item.children  # named children and the free text between them
+            if kids:
+                lines.append(head + label)
+                stack.append((f"{indent}</{tag}>", -1))
+                depth += 1
+                stack.extend([(c, depth) for c in reversed(kids)
+                              if not (elements_only and isinstance(c, str))])
+            elif label:
+                lines.append(f"{head}{label}</{tag}>")
+            else:
+                lines.append(head[:-1] + "/>")
+        if omitted:
+            lines.append(f"<!-- {omitted} elements omitted to fit the budget -->")
+        return "\n".join(lines), omitted
 
     @staticmethod
     def _attributes(node: ElementNode, detail: PageDetail) -> str:

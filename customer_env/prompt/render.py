@@ -30,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -143,10 +144,20 @@ def action_json(action: Action) -> str:
 
 
 def _step_line(index: int, item: HistoryItem) -> str:
-    line = f"Step {index + 1}: {action_json(item.action)}"
-    if item.rationale and item.rationale.strip():
-        line += " | Rationale: " + " ".join(item.rationale.split())
+    try:  # every step of a session lists all the steps before it: remember the lines written
+        return _remembered_step_line(index, item.action, item.rationale)
+    except TypeError:  # an action field that cannot be a cache key: write the line every time
+        return _write_step_line(index, item.action, item.rationale)
+
+
+def _write_step_line(index: int, action: Action, rationale: str | None) -> str:
+    line = f"Step {index + 1}: {action_json(action)}"
+    if rationale and rationale.strip():
+        line += " | Rationale: " + " ".join(rationale.split())
     return line
+
+
+_remembered_step_line = functools.lru_cache(maxsize=8192)(_write_step_line)
 
 
 def _history_text(lines: list[str], blocks: dict[int, str], dropped: list[int]) -> str:

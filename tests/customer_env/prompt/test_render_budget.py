@@ -198,3 +198,13 @@ def test_a_past_step_without_a_page_does_not_stop_older_pages():
     rendered = render_observation(PERSONA, history, CART_PAGE, max_tokens=100_000)
     assert _kept_pages(rendered.observation["history"]) == [1, 4]
     assert rendered.report.history_pages_available == 2 and rendered.report.history_pages_dropped == 0
+
+
+def test_history_lines_are_the_same_however_often_and_whatever_the_action_holds():
+    first = _render(100_000).observation["history"]
+    assert _render(100_000).observation["history"] == first  # lines remembered from the first call
+    assert "Step 1: " + action_json(HISTORY[0].action) + " | Rationale: I need a new rice cooker." in first
+    # An action field that cannot be a cache key (a list) is still written out.
+    odd = HistoryItem(Action("input", "nav_bar.search_input", ["rice", "cooker"]), "Typed.", None)  # type: ignore[arg-type]
+    history = render_observation(PERSONA, [odd], CART_PAGE).observation["history"]
+    assert history == 'Step 1: {"type": "input", "name": "nav_bar.search_input", "text": ["rice", "cooker"]} | Rationale: Typed.'
