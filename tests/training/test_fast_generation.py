@@ -1,0 +1,86 @@
+"""Prefix-shared group generation samples exactly what the plain ``generate`` path samples."""
+
+from __future__ import annotations
+
+
+import pytest
+import torch
+
+from training.fast_generation import GroupedPrefixGenerator, cut_after_eos, find_groups
+from training.tiny_model import TinyModelSpec, build_tiny_model
+
+TEXTS = [f'<a name="item_{i % 23}.title">Thing {i}</a> {{"action": {{"type": "click"}}}}' for i in range(300)]
+
+
+@pytest.fixture(scope="module")
+def model_and_tokenizer(tmp_path_factory: pytest.TempPathFactory):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    spec = TinyModelSpec(vocab_size=400, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=256)
+    path = build_tiny_model(tmp_path_factory.mktemp("fg") / "m", texts=TEXTS, spec=spec)
+    return AutoModelForCausalLM.from_pretrained(path).eval(), AutoTokenizer.from_pretrained(path)
+
+
+def _rows(vocab: int, lengths: tuple[int, ...], group: int) -> list[list[int]]:
+    generator = torch.Generator().manual_seed(0)
+    prompts = [torch.randint(3, vocab, (n,), generator=generator).tolist() for n in lengths]
+    return [p for p in prompts for _ in range(group)]
+
+
+def _plain(model, rows: list[list[int]], config) -> list[list[int]]:
+    """What TRL's own transformers path does: left-pad the whole batch, generate, cut at EOS."""
+    width = max(map(len, rows))
+    ids = torch.full((len(rows), width), config.pad_token_id)
+    mask = torch.zeros_like(ids)
+    for i, row in enumerate(rows):
+        ids[i, width - len(row):] = torch.tensor(row)
+        mask[i, width - len(row):] = 1
+    with torch.no_grad():
+        out = model.generate(input_ids=ids, attention_mask=mask, generation_config=config)
+    eos = config.eos_token_id if isinstance(config.eos_token_id, list) else [config.eos_token_id]
+    return [cut_after_eos(row, eos) for row in out[:, width:]]
+
+
+def _config(tokenizer, **sampling):
+    from transformers import GenerationConfig
+
+    # Extra EOS ids make some rows stop early, so finished-row padding is exercised too.
+    return GenerationConfig(max_new_tokens=12, pad_token_id=tokenizer.pad_token_id,
+                            eos_token_id=[tokenizer.eos_token_id, *range(40, 100)], disable_compile=True, **sampling)
+
+
+def test_find_groups() -> None:
+    assert find_groups([[1], [1], [2], [1]]) == [(0, 2), (2, 3), (3, 4)]
+    assert find_groups([]) == []
+
+
+def test_same_seed_same_tokens_as_plain_generate(model_and_tokenizer) -> None:
+    model, tokenizer = model_and_tokenizer
+    rows = _rows(model.config.vocab_size, (30, 1, 57), group=4)  # a one-token prompt needs no prefill
+    config = _config(tokenizer, do_sample=True, temperature=0.9, top_k=50, top_p=0.95)
+    torch.manual_seed(7)
+    plain = _plain(model, rows, config)
+    generator = GroupedPrefixGenerator(cache_bucket=32)
+    for _ in range(2):  # the second call reuses the pooled static cache
+        torch.manual_seed(7)
+        assert generator.generate(model, rows, config) == plain
+    assert len(generator._caches) == 1
+    assert any(len(c) < 12 for c in plain) and any(len(c) == 12 for c in plain)
+
+
+def test_chunked_rows_match_greedy_decoding(model_and_tokenizer) -> None:
+    model, tokenizer = model_and_tokenizer
+    rows = _rows(model.config.vocab_size, (9, 20, 14), group=2)
+    config = _config(tokenizer, do_sample=False)
+    assert GroupedPrefixGenerator(max_rows=3).generate(model, rows, config) == _plain(model, rows, config)
+
+
+def test_rejects_empty_prompt_and_missing_pad(model_and_tokenizer) -> None:
+    model, tokenizer = model_and_tokenizer
+    with pytest.raises(ValueError, match="empty prompt"):
+        GroupedPrefixGenerator().generate(model, [[]], _config(tokenizer))
+    config = _config(tokenizer)
+    config.pad_token_id = None
+    with pytest.raises(ValueError, match="pad_token_id"):
+        GroupedPrefixGenerator().generate(model, [[5, 6]], config)

@@ -1,0 +1,118 @@
+"""Evaluate the embedded pipeline: SFT and Customer-R1 against the model-free baselines.
+
+Rolls every agent out on the embedded store's test split (teacher-forced, as the environment
+scores it) with ``agents.rollout``: ``frequency``, ``persona_frequency``, the pipeline's ``sft``
+and ``customer_r1`` checkpoints, and Customer-R1 under the persona ablations (``none``,
+``shuffled``). Reports next-action exact match with session-bootstrap 95% intervals, and the
+*paired* bootstrap interval of each difference that the claims rest on (the same resampled
+sessions for both agents, which is what a comparison on one test set needs).
+
+Usage:
+    python -m training.evaluate_pipeline --out runs/pipeline_eval.json
+
+The checkpoints are trained first if missing (``training.pipeline.ensure_checkpoint``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+#: (label, agent, persona mode) of every rollout, in report order.
+RUNS = (
+    ("frequency", "frequency", "real"),
+    ("persona_frequency", "persona_frequency", "real"),
+    ("sft", "sft", "real"),
+    ("customer_r1", "customer_r1", "real"),
+    ("customer_r1 (no persona)", "customer_r1", "none"),
+    ("customer_r1 (shuffled persona)", "customer_r1", "shuffled"),
+)
+#: (better, worse) pairs whose paired difference is reported.
+COMPARISONS = (
+    ("sft", "persona_frequency"),
+    ("sft", "frequency"),
+    ("customer_r1", "sft"),
+    ("customer_r1", "customer_r1 (no persona)"),
+    ("customer_r1", "customer_r1 (shuffled persona)"),
+)
+
+
+def paired_difference(a: dict[str, list[bool]], b: dict[str, list[bool]], *, n_bootstrap: int = 1000,
+                      seed: int = 0) -> dict[str, float]:
+    """Exact-match difference a - b with a paired session bootstrap 95% interval.
+
+    Args:
+        a, b: Per-session lists of per-step correctness, over the same sessions and steps.
+    """
+    sessions = sorted(a)
+    hits = np.array([[sum(a[s]), sum(b[s]), len(a[s])] for s in sessions], dtype=float)
+    value = (hits[:, 0].sum() - hits[:, 1].sum()) / hits[:, 2].sum()
+    rng = np.random.default_rng(seed)
+    draws = hits[rng.integers(0, len(sessions), size=(n_bootstrap, len(sessions)))].sum(axis=1)
+    diffs = (draws[:, 0] - draws[:, 1]) / draws[:, 2]
+    return {"value": float(value), "low": float(np.quantile(diffs, 0.025)), "high": float(np.quantile(diffs, 0.975))}
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the rollouts, print the table, and return (optionally write) the results."""
+    from agents.rollout import RolloutConfig, make_agent, open_stores, run_rollout
+    from customer_env.cache import atomic_write_text
+    from training.pipeline import PipelineConfig, ensure_checkpoint
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, help="write the results JSON here")
+    parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--page-scale", type=float, default=PipelineConfig().page_scale)
+    args = parser.parse_args(argv)
+
+    checkpoints = {kind: str(ensure_checkpoint(kind)) for kind in ("sft", "customer_r1")}
+    results: dict[str, Any] = {"checkpoints": checkpoints, "page_scale": args.page_scale, "runs": {}, "paired": {}}
+    correct: dict[str, dict[str, list[bool]]] = {}
+    stores: Any = None
+    for label, name, persona_mode in RUNS:
+        config = RolloutConfig(split="test", page_scale=args.page_scale, persona_mode=persona_mode,
+                               n_bootstrap=args.bootstrap, batch_size=16)
+        stores = stores or open_stores(config)
+        kwargs = {"checkpoint": checkpoints[name]} if name in checkpoints else {}
+        agent = make_agent(name, config, train_store=stores[1], **kwargs)
+        started = time.perf_counter()
+        result = run_rollout(agent, config, store=stores[0], train_store=stores[1], progress=False)
+        headline = result.metrics["headline"]
+        results["runs"][label] = {"exact_match": headline["exact_match"], "seconds": round(time.perf_counter() - started, 1),
+                                  "by_type": result.metrics["exact_match_by_action_type"],
+                                  "format_validity": headline["format_validity"]["value"],
+                                  "prompts_over_budget": result.info["rollout"]["prompts_over_budget"]}
+        per_session: dict[str, list[bool]] = {}
+        for sample in result.samples:
+            per_session.setdefault(sample["session_id"], []).append(bool(sample["correct"]))
+        correct[label] = per_session
+        del agent
+    for better, worse in COMPARISONS:
+        results["paired"][f"{better} - {worse}"] = paired_difference(correct[better], correct[worse],
+                                                                   n_bootstrap=args.bootstrap)
+    print(format_table(results))
+    if args.out:
+        atomic_write_text(args.out, json.dumps(results, indent=2) + "\n")
+    return results
+
+
+def format_table(results: dict[str, Any]) -> str:
+    """The results as Markdown: exact match per run, then the paired differences."""
+    pct = lambda x: f"{100 * x:.1f}"  # noqa: E731
+    lines = ["| agent | exact match % | 95% CI | seconds |", "|---|---:|---|---:|"]
+    for label, run in results["runs"].items():
+        em = run["exact_match"]
+        lines.append(f"| {label} | {pct(em['value'])} | [{pct(em['low'])}, {pct(em['high'])}] | {run['seconds']} |")
+    lines += ["", "| paired difference | points | 95% CI |", "|---|---:|---|"]
+    for label, diff in results["paired"].items():
+        lines.append(f"| {label} | {pct(diff['value'])} | [{pct(diff['low'])}, {pct(diff['high'])}] |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
