@@ -47,7 +47,7 @@ def _config(tokenizer, **sampling):
 
     # Extra EOS ids make some rows stop early, so finished-row padding is exercised too.
     return GenerationConfig(max_new_tokens=12, pad_token_id=tokenizer.pad_token_id,
-                            eos_token_id=[tokenizer.eos_token_id, *range(40, 100)], disable_compile=True, **sampling)
+                            eos_token_id=[tokenizer.eos_token_id, *range(40, 60)], disable_compile=True, **sampling)
 
 
 def test_find_groups() -> None:
