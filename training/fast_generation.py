@@ -162,7 +162,8 @@ class GroupedPrefixGenerator:
             if not prefix:
                 continue
             prefill = DynamicCache(config=model.config)
-            model(input_ids=torch.tensor([prefix], device=device), cache=prefill, use_cache=True)
+            # Only the cache is used: keeping one logit row avoids a prompt-length x vocab tensor.
+            model(input_ids=torch.tensor([prefix], device=device), cache=prefill, use_cache=True, logits_to_keep=1)
             first = width - len(prefix) - 1
             for static_layer, prefix_layer in zip(cache.layers, prefill.layers):
                 static_layer.keys[start:end, :, first : width - 1] = prefix_layer.keys[0].to(dtype)
