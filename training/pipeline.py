@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -209,6 +210,8 @@ def _stage(name: str, run_dir: Path, train: Any, timings: dict[str, float], say:
     started = time.perf_counter()
     with atomic_directory(run_dir) as tmp:
         train(tmp)
+        for checkpoint in tmp.glob("checkpoint-*"):  # a finished cached run is never resumed
+            shutil.rmtree(checkpoint)
     _record_final_location(run_dir)
     timings[name] = time.perf_counter() - started
 

@@ -207,6 +207,7 @@ def main(config: SFTOptions, *, train_data: StepData | None = None, callbacks: S
 
     # 5. Save the model (or adapter) with its tokenizer, then the summary (written last).
     trainer.save_model(str(out))
+    tokenizer.padding_side = "left"  # what generation (agents, GRPO) needs from the saved tokenizer
     tokenizer.save_pretrained(str(out))
     write_summary(
         out,

@@ -42,6 +42,7 @@ def test_trains_once_then_reuses_the_cache(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr("training.sft.main", no_training)
     r1_dir = ensure_checkpoint("customer_r1", progress=False, config=SMALL)  # GRPO only: SFT is cached
     assert r1_dir.parent == sft_dir.parent and r1_dir.name == "customer_r1"
+    assert not list(sft_dir.glob("checkpoint-*"))  # intermediate checkpoints are not cached
     assert json.loads((r1_dir / SUMMARY_FILE).read_text())["start"] == str(sft_dir)
 
     monkeypatch.setattr("training.grpo.main", no_training)
