@@ -214,6 +214,33 @@ def write_summary(out_dir: str | Path, summary: dict[str, Any]) -> Path:
     return path
 
 
+def run_summary(kind: str, config: Any, trainer: Any, result: Any, train_data: Any, *,
+                resume: Any, started: float, **fields: Any) -> dict[str, Any]:
+    """What both trainers record about a finished run; ``fields`` adds the trainer's own entries."""
+    import time
+
+    return {
+        "kind": kind,
+        "config": config_dict(config),
+        **fields,
+        "dataset_fingerprint": train_data.fingerprint,
+        "data": train_data.report,
+        "global_step": trainer.state.global_step,
+        "resumed_from": str(resume) if resume else None,
+        "train_metrics": result.metrics,
+        "final_log": final_log(trainer.state.log_history),
+        "wall_seconds": round(time.perf_counter() - started, 2),
+        "versions": environment_versions(),
+    }
+
+
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA device (torch imported only when asked)."""
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def final_log(log_history: list[dict[str, Any]]) -> dict[str, Any]:
     """The last logged value of every metric of a trainer's ``state.log_history``."""
     merged: dict[str, Any] = {}

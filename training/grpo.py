@@ -43,9 +43,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from training.config import (
-    config_dict,
-    environment_versions,
-    final_log,
+    cuda_available,
     is_tiny_model,
     load_causal_lm,
     load_tokenizer,
@@ -53,6 +51,7 @@ from training.config import (
     parse_config,
     resolve_base_model,
     resolve_bf16,
+    run_summary,
     score_only_labelled_positions_on_cpu,
     write_summary,
 )
@@ -160,7 +159,7 @@ def main(config: GRPOOptions, *, train_data: StepData | None = None, callbacks: 
     out = Path(config.output_dir)
     bf16 = resolve_bf16(config.bf16)
     score_only_labelled_positions_on_cpu()  # same loss, far less CPU time (see training/config.py)
-    use_gpu_defaults = bf16 or _cuda()
+    use_gpu_defaults = bf16 or cuda_available()
 
     # 1. The starting policy: the SFT checkpoint (Customer-R1), or the base model (--rl_only).
     if config.rl_only:
@@ -258,33 +257,10 @@ def main(config: GRPOOptions, *, train_data: StepData | None = None, callbacks: 
     # 5. Save the model (or adapter) with its tokenizer, then the summary (written last).
     trainer.save_model(str(out))
     tokenizer.save_pretrained(str(out))
-    write_summary(
-        out,
-        {
-            "kind": "customer_r1",
-            "config": config_dict(config),
-            "start": start,
-            "tiny_model": is_tiny,
-            "lora": use_lora,
-            "bf16": bf16,
-            "dataset_fingerprint": train_data.fingerprint,
-            "data": train_data.report,
-            "global_step": trainer.state.global_step,
-            "resumed_from": str(resume) if resume else None,
-            "train_metrics": result.metrics,
-            "final_log": final_log(trainer.state.log_history),
-            "wall_seconds": round(time.perf_counter() - started, 2),
-            "versions": environment_versions(),
-        },
-    )
+    write_summary(out, run_summary("customer_r1", config, trainer, result, train_data, resume=resume, started=started,
+                                   start=start, tiny_model=is_tiny, lora=use_lora, bf16=bf16))
     print(f"[grpo] done: {trainer.state.global_step} steps, model in {out}", flush=True)
     return out
-
-
-def _cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
 
 
 if __name__ == "__main__":

@@ -36,15 +36,14 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from training.config import (
-    config_dict,
-    environment_versions,
-    final_log,
+    cuda_available,
     load_causal_lm,
     load_tokenizer,
     lora_config,
     parse_config,
     resolve_base_model,
     resolve_bf16,
+    run_summary,
     score_only_labelled_positions_on_cpu,
     write_summary,
 )
@@ -139,7 +138,7 @@ def main(config: SFTOptions, *, train_data: StepData | None = None, callbacks: S
     score_only_labelled_positions_on_cpu()  # same loss, far less CPU time (see training/config.py)
     base, is_tiny = resolve_base_model(config.model)
     use_lora = (not is_tiny) if config.lora is None else config.lora
-    use_gpu_defaults = bf16 or _cuda()
+    use_gpu_defaults = bf16 or cuda_available()
 
     # 1. Model and tokenizer. The tokenizer counts the prompt budget, so it comes first.
     tokenizer = load_tokenizer(base, padding_side="right")
@@ -209,33 +208,10 @@ def main(config: SFTOptions, *, train_data: StepData | None = None, callbacks: S
     trainer.save_model(str(out))
     tokenizer.padding_side = "left"  # what generation (agents, GRPO) needs from the saved tokenizer
     tokenizer.save_pretrained(str(out))
-    write_summary(
-        out,
-        {
-            "kind": "sft",
-            "config": config_dict(config),
-            "base_model": base,
-            "tiny_model": is_tiny,
-            "lora": use_lora,
-            "bf16": bf16,
-            "dataset_fingerprint": train_data.fingerprint,
-            "data": train_data.report,
-            "global_step": trainer.state.global_step,
-            "resumed_from": str(resume) if resume else None,
-            "train_metrics": result.metrics,
-            "final_log": final_log(trainer.state.log_history),
-            "wall_seconds": round(time.perf_counter() - started, 2),
-            "versions": environment_versions(),
-        },
-    )
+    write_summary(out, run_summary("sft", config, trainer, result, train_data, resume=resume, started=started,
+                                   base_model=base, tiny_model=is_tiny, lora=use_lora, bf16=bf16))
     print(f"[sft] done: {trainer.state.global_step} steps, model in {out}", flush=True)
     return out
-
-
-def _cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
 
 
 def _is_peft(model: Any) -> bool:
