@@ -61,6 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if (args.agent in ("sft", "customer_r1") and not args.checkpoint and args.page_scale is None
+            and args.source in (None, "embedded")):
+        # The default checkpoint is the CPU pipeline's tiny model: evaluate it on the pages it was
+        # trained on, and say so (full-size pages would not fit its 1280-token prompts).
+        from training.tiny_model import DEFAULT_PAGE_SCALE
+
+        args.page_scale = DEFAULT_PAGE_SCALE
+        print(f"[rollout] the default {args.agent} checkpoint is trained on the embedded store at page "
+              f"scale {DEFAULT_PAGE_SCALE}; evaluating at that scale (--page-scale 1 for full-size pages)")
     config = RolloutConfig(split=args.split, source=args.source, page_scale=args.page_scale,
                            sessions=args.sessions, persona=args.persona,
                            persona_mode=args.persona_mode, on_mismatch=args.on_mismatch,
