@@ -90,7 +90,7 @@ class PipelineConfig:
     })
     grpo: dict[str, Any] = field(default_factory=lambda: {
         "max_steps": 60, "num_generations": 8, "per_device_train_batch_size": 32,
-        "gradient_accumulation_steps": 1, "learning_rate": 3e-5, "lr_scheduler_type": "constant",
+        "gradient_accumulation_steps": 1, "learning_rate": 1e-5, "lr_scheduler_type": "constant",
         "warmup_steps": 0, "temperature": 0.5, "beta": 0.05, "max_completion_length": 64, "logging_steps": 5,
         "fast_generation": True,
     })
