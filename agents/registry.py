@@ -23,6 +23,8 @@ _BUILTIN: dict[str, str] = {
     "random": "agents.baselines:RandomAgent",
     "frequency": "agents.baselines:FrequencyAgent",
     "persona_frequency": "agents.baselines:PersonaFrequencyAgent",
+    "markov": "agents.baselines:MarkovAgent",
+    "persona_markov": "agents.baselines:PersonaMarkovAgent",
     "prompting": "agents.prompting:make_prompting_agent",
     "sft": "agents.checkpoint:make_sft_agent",
     "customer_r1": "agents.checkpoint:make_customer_r1_agent",
