@@ -1,0 +1,64 @@
+"""training.evaluate_pipeline: every agent, the ceiling rows, paired intervals, evaluation.json's shape."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from training import evaluate_pipeline
+from training.evaluate_pipeline import gap_closed, paired_difference, session_bootstrap
+
+
+def test_session_bootstrap_and_paired_difference():
+    per_session = {"a": [1.0, 1.0], "b": [0.0, 0.0, 0.0, 1.0]}
+    whole = session_bootstrap(per_session, n_bootstrap=500)
+    assert whole["value"] == pytest.approx(3 / 6) and whole["low"] <= whole["value"] <= whole["high"]
+    assert session_bootstrap(per_session, n_bootstrap=0) == {"value": 0.5, "low": 0.5, "high": 0.5}
+    a = {"s1": [True, True, False], "s2": [True]}
+    b = {"s1": [False, True, False], "s2": [False]}
+    diff = paired_difference(a, b, n_bootstrap=500)
+    assert diff["value"] == pytest.approx(2 / 4) and diff["low"] > 0  # a is never worse: all draws > 0
+    with pytest.raises(ValueError, match="same sessions and steps"):
+        paired_difference(a, {"s1": [True]})
+    assert gap_closed(0.3, 0.2, 0.6) == pytest.approx(0.25)
+    assert gap_closed(0.3, 0.2, None) is None and gap_closed(0.3, 0.2, 0.1) is None
+
+
+@pytest.mark.slow
+def test_writes_evaluation_json_in_the_documented_shape(tmp_path, monkeypatch, tiny_model_dir):
+    import agents
+    from agents import registry
+    from agents.baselines import MarkovAgent
+
+    monkeypatch.setattr("training.pipeline.ensure_checkpoint", lambda kind, **kw: Path(tiny_model_dir))
+    # Stand-ins for the ceiling agents (the real ones fork the store's generator).
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    agents.register("oracle", lambda store=None, **kw: MarkovAgent(store=store), overwrite=True)
+    agents.register("oracle_shuffled_persona", lambda store=None, **kw: MarkovAgent(store=store), overwrite=True)
+    results = evaluate_pipeline.main(["--out", str(tmp_path), "--sessions", "2", "--bootstrap", "50"])
+    written = json.loads((tmp_path / "evaluation.json").read_text())
+    assert written == json.loads(json.dumps(results))
+    names = {"frequency", "persona_frequency", "markov", "persona_markov", "sft", "customer_r1",
+             "customer_r1 (no persona)", "customer_r1 (shuffled persona)"}
+    assert set(written["agents"]) == names and set(written["ceiling"]) == {"oracle", "oracle_shuffled_persona"}
+    for entry in [*written["agents"].values(), *written["ceiling"].values()]:
+        for metric in ("exact_match", "reward"):
+            assert set(entry[metric]) == {"value", "low", "high"}
+            assert entry[metric]["low"] <= entry[metric]["value"] <= entry[metric]["high"]
+        assert 0 <= entry["exact_match"]["value"] <= 1 and isinstance(entry["distinct_answers"], int)
+    assert all(entry["uses_hidden_state"] for entry in written["ceiling"].values())
+    best = written["best_baseline"]
+    assert written["agents"][best]["exact_match"]["value"] == max(
+        written["agents"][b]["exact_match"]["value"] for b in evaluate_pipeline.BASELINES)
+    pairs = {(p["a"], p["b"]) for p in written["paired"]}
+    assert {("sft", best), ("customer_r1", "sft"), ("customer_r1", "customer_r1 (shuffled persona)"),
+            ("oracle", "oracle_shuffled_persona")} <= pairs
+    for pair in written["paired"]:
+        assert pair["low"] <= pair["diff"] <= pair["high"]
+    assert {"frequency", "sft", "oracle", "total"} <= set(written["wall_s"])
+    # The stand-in ceiling is the markov agent, never above the best baseline: no gap to close.
+    assert all(entry["gap_closed"] is None for entry in written["agents"].values())
+    assert np.isfinite(written["agents"]["sft"]["reward"]["value"])
