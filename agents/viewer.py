@@ -138,7 +138,7 @@ def _read_samples(path: Path, skip_bad: bool) -> tuple[list[dict[str, Any]], lis
     lines: list[int] = []
     skipped: Counter = Counter()
     first_line: dict[tuple[str, int], int] = {}
-    with path.open(encoding="utf-8", errors="replace") as handle:
+    with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
@@ -158,10 +158,14 @@ def _read_samples(path: Path, skip_bad: bool) -> tuple[list[dict[str, Any]], lis
     return samples, lines, skipped
 
 
-def _check_sample(raw: str) -> tuple[str | None, str, dict[str, Any] | None]:
+def _check_sample(raw: bytes) -> tuple[str | None, str, dict[str, Any] | None]:
     """(problem, reason, sample): problem is None for a usable sample."""
     try:
-        sample = json.loads(raw)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 ({_one_line(exc)})", "not_utf8", None
+    try:
+        sample = json.loads(text)
     except ValueError as exc:
         return f"not JSON ({_one_line(exc)})", "malformed_json", None
     if not isinstance(sample, dict):

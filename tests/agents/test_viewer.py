@@ -39,10 +39,10 @@ def samples_of(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in (run_dir / "samples.jsonl").read_text().splitlines()]
 
 
-def write_samples(run_dir: Path, samples, *, raw_lines=()) -> Path:
+def write_samples(run_dir: Path, samples, *, raw_lines: tuple[bytes, ...] = ()) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
-    text = "".join(json.dumps(s) + "\n" for s in samples) + "".join(line + "\n" for line in raw_lines)
-    (run_dir / "samples.jsonl").write_text(text)
+    text = "".join(json.dumps(s) + "\n" for s in samples).encode() + b"".join(line + b"\n" for line in raw_lines)
+    (run_dir / "samples.jsonl").write_bytes(text)
     return run_dir
 
 
@@ -157,15 +157,16 @@ def test_the_page_needs_no_network_and_runs_only_its_own_script(runs):
 
 
 @pytest.mark.parametrize("problem, expected", [
-    ("{not json", r"samples\.jsonl:3: not JSON"),
-    ("[1, 2]", r"samples\.jsonl:3: a JSON list, not an object"),
-    ('{"step_index": 0}', r"samples\.jsonl:3: field session_id"),
-    ('{"session_id": "s", "step_index": "1"}', r"samples\.jsonl:3: field step_index"),
-    ('{"session_id": "s", "step_index": 0}', r"samples\.jsonl:3: step 0 of session 's' repeats line 1"),
+    (b"{not json", r"samples\.jsonl:3: not JSON"),
+    (b"[1, 2]", r"samples\.jsonl:3: a JSON list, not an object"),
+    (b'{"step_index": 0}', r"samples\.jsonl:3: field session_id"),
+    (b'{"session_id": "s", "step_index": "1"}', r"samples\.jsonl:3: field step_index"),
+    (b'{"session_id": "s", "step_index": 0}', r"samples\.jsonl:3: step 0 of session 's' repeats line 1"),
+    (b'{"session_id": "\xff", "step_index": 5}', r"samples\.jsonl:3: not UTF-8"),
 ])
 def test_a_bad_sample_line_is_named_or_counted(tmp_path, problem, expected):
     run = write_samples(tmp_path / "run", [{"session_id": "s", "step_index": i} for i in range(2)],
-                        raw_lines=[problem])
+                        raw_lines=(problem,))
     with pytest.raises(ViewerError, match=expected):
         load_run(run)
     skipping = load_run(run, skip_bad=True)
