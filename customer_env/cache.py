@@ -22,6 +22,7 @@ import logging
 import os
 import secrets
 import shutil
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -62,15 +63,19 @@ def _create_sibling(final: Path, create: Callable[[Path], None]) -> Path:
 def atomic_directory(final: Path) -> Iterator[Path]:
     """Yield a temporary directory that becomes ``final`` only if the block succeeds.
 
-    The directory gets the umask's mode (``mkdir`` with 0777, like any directory the user makes).
-    If ``final`` appeared meanwhile (another process won the race), the new copy is discarded
-    and the existing one kept.
+    The directory gets the umask's mode (``mkdir`` with 0777, like any directory the user makes),
+    and before it is renamed into place everything written inside is widened to at least the
+    umask's modes: some writers create private files whatever the umask (safetensors writes
+    weights 0600), which would leave a shared cache's models unreadable to the others. If
+    ``final`` appeared meanwhile (another process won the race), the new copy is discarded and
+    the existing one kept.
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = _create_sibling(final, lambda path: path.mkdir(mode=0o777))
     try:
         yield tmp
+        _widen_to_umask(tmp)
         try:
             os.rename(tmp, final)
         except OSError:
@@ -80,6 +85,22 @@ def atomic_directory(final: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _widen_to_umask(root: Path) -> None:
+    """Give everything under ``root`` at least the modes the umask allows (never fewer bits).
+
+    The umask is read from ``root`` itself, made by ``mkdir(mode=0o777)``: reading it with
+    ``os.umask`` would change it for every thread for a moment.
+    """
+    dir_mode = stat.S_IMODE(root.stat().st_mode)
+    file_mode = dir_mode & 0o666
+    for base, dirs, files in os.walk(root):
+        for name, wanted in [*((d, dir_mode) for d in dirs), *((f, file_mode) for f in files)]:
+            path = os.path.join(base, name)
+            info = os.lstat(path)
+            if not stat.S_ISLNK(info.st_mode) and stat.S_IMODE(info.st_mode) | wanted != stat.S_IMODE(info.st_mode):
+                os.chmod(path, stat.S_IMODE(info.st_mode) | wanted)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -44,11 +44,18 @@ def test_atomic_writes_get_the_modes_the_umask_gives(tmp_path: Path, umask, mask
     with atomic_directory(tmp_path / "store") as tmp:
         (tmp / "inner").mkdir()
         (tmp / "inner" / "data.txt").write_text("x")
+        # A writer that makes private files whatever the umask (safetensors: weights 0600).
+        os.close(os.open(tmp / "inner" / "weights.bin", os.O_WRONLY | os.O_CREAT, 0o600))
+        os.chmod(tmp / "inner" / "weights.bin", 0o600)
+        (tmp / "run.sh").write_text("#!/bin/sh\n")
+        os.chmod(tmp / "run.sh", 0o700)
     # Before: tempfile's private 0600 file and 0700 directory whatever the umask.
     assert mode(tmp_path / "results.json") == file_mode
     assert (tmp_path / "results.json").read_text() == "{\"again\": 1}\n"
     assert mode(tmp_path / "store") == dir_mode
     assert mode(tmp_path / "store" / "inner") == dir_mode and mode(tmp_path / "store" / "inner" / "data.txt") == file_mode
+    assert mode(tmp_path / "store" / "inner" / "weights.bin") == file_mode
+    assert mode(tmp_path / "store" / "run.sh") == 0o700 | file_mode  # bits are added, never taken away
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "store"]  # no temporary left
 
 
@@ -61,6 +68,16 @@ def test_a_generated_store_is_readable_by_others_under_umask_022(tmp_path: Path,
     paths = [root, *root.rglob("*")]
     assert {mode(p) for p in paths if p.is_dir()} == {0o755}
     assert {mode(p) for p in paths if p.is_file()} == {0o644}
+
+
+def test_safetensors_weights_in_a_cached_model_are_readable_under_umask_022(tmp_path: Path, umask) -> None:
+    numpy_safetensors = pytest.importorskip("safetensors.numpy")
+    import numpy as np
+
+    umask(0o022)
+    with atomic_directory(tmp_path / "model") as tmp:
+        numpy_safetensors.save_file({"w": np.zeros(2, dtype=np.float32)}, str(tmp / "model.safetensors"))
+    assert mode(tmp_path / "model" / "model.safetensors") == 0o644  # safetensors alone writes 0600
 
 
 def test_a_failed_atomic_write_leaves_nothing(tmp_path: Path) -> None:
