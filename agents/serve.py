@@ -139,7 +139,13 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
+    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _is_off(value: Any, off: Sequence[Any]) -> bool:
+    """Whether ``value`` is one of the "not used" values (numbers compare by value: 0 == 0.0)."""
+    return any(value == o if _is_number(value) and _is_number(o) else (type(value) is type(o) and value == o)
+               for o in off)
 
 
 def _bad(message: str, param: str, code: str = "invalid_value") -> APIError:
@@ -216,7 +222,7 @@ def parse_chat_request(body: Any, *, model_name: str, defaults: SamplingParams,
         raise APIError(400, "the body must be a JSON object", code="invalid_json")
     for name, off in UNSUPPORTED_UNLESS.items():
         value = body.get(name)
-        if value is not None and not any(type(value) is type(o) and value == o for o in off):
+        if value is not None and not _is_off(value, off):
             raise _bad(f"{name}={json.dumps(value)[:80]} is not supported by this server", name,
                        "unsupported_parameter")
     unknown = sorted(set(body) - SUPPORTED - set(UNSUPPORTED_UNLESS))
@@ -285,6 +291,7 @@ class GenerationQueue:
     def __init__(self, backend: Any, capacity: int) -> None:
         self.backend, self.capacity = backend, capacity
         self.stats: Counter[str] = Counter()
+        self._stats_lock = threading.Lock()
         self._queue: queue.Queue[_Job] = queue.Queue(maxsize=capacity)
         self._cancellable = backend is not None and _accepts(backend.generate, "should_stop")
         self._seconds: float | None = None  # moving average of one generation's wall time
@@ -298,12 +305,18 @@ class GenerationQueue:
 
     def submit(self, job: _Job) -> bool:
         """Queue ``job``; False when the queue is full."""
+        if self._closed.is_set():
+            return False
         try:
             self._queue.put_nowait(job)
         except queue.Full:
-            self.stats["rejected"] += 1
+            self._count("rejected")
             return False
         return True
+
+    def _count(self, what: str) -> None:
+        with self._stats_lock:
+            self.stats[what] += 1
 
     def retry_after_s(self) -> int:
         """Seconds a rejected client should wait: the queue's expected drain time (1 to 60)."""
@@ -317,7 +330,7 @@ class GenerationQueue:
             except queue.Empty:
                 continue
             if job.cancelled.is_set():  # its client left while it waited
-                self.stats["cancelled"] += 1
+                self._count("cancelled")
                 job.done.set()
                 continue
             started = time.perf_counter()
@@ -328,7 +341,7 @@ class GenerationQueue:
                 job.result = Generation("", error=f"{type(exc).__name__}: {exc}")
             elapsed = time.perf_counter() - started
             self._seconds = elapsed if self._seconds is None else 0.8 * self._seconds + 0.2 * elapsed
-            self.stats["cancelled" if job.cancelled.is_set() else "generated"] += 1
+            self._count("cancelled" if job.cancelled.is_set() else "generated")
             job.done.set()
 
     def close(self) -> None:

@@ -150,7 +150,8 @@ def test_unsupported_fields_are_refused_with_400_naming_them(field: str, value: 
 def test_the_off_values_of_unsupported_fields_are_accepted() -> None:
     with serving(StubBackend()) as server:
         status, _, payload = chat(server, stream=False, logprobs=False, n=1, tools=[], tool_choice="none",
-                                  response_format={"type": "text"}, presence_penalty=0, user="me",
+                                  response_format={"type": "text"}, presence_penalty=0.0, frequency_penalty=0,
+                                  user="me",
                                   messages=[{"role": "user", "content": [{"type": "text", "text": "hi"}]},
                                             {"role": "assistant", "content": "ok", "refusal": None},
                                             {"role": "user", "content": "again"}])
@@ -172,6 +173,7 @@ MALFORMED = {
     "no model": json.dumps({"messages": MESSAGES}).encode(),
     "empty messages": json.dumps({"model": "tiny", "messages": []}).encode(),
     "temperature 7": json.dumps({"model": "tiny", "messages": MESSAGES, "temperature": 7}).encode(),
+    "integer beyond any float": json.dumps({"model": "tiny", "messages": MESSAGES, "temperature": 10**400}).encode(),
     "empty stop": json.dumps({"model": "tiny", "messages": MESSAGES, "stop": [""]}).encode(),
     "disagreeing limits": json.dumps({"model": "tiny", "messages": MESSAGES, "max_tokens": 4,
                                       "max_completion_tokens": 5}).encode(),
