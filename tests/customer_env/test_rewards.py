@@ -301,3 +301,23 @@ def test_trl_page_names_may_be_absent_or_null():
     cols["gold_text"][0] = "rice cooker"
     assert fn(completions=COMPLETIONS, **cols)[0] == 1.0
     assert parse_completion(COMPLETIONS[0]).ok
+
+
+HOSTILE = [
+    '{"rationale": "x", "action": {"type": "click", "name": "reviews", "z": ' + "[" * 1000 + "]" * 1000 + "}}",
+    '{"rationale": "x", "action": {"type": "click", "name": "reviews"}, "n": ' + "1" * 5000 + "}",
+    '{"rationale": "x", "action": {"type": "click", "name": "reviews\\ud83d"}}',
+    '{"rationale": "x", "action": {"type": "click", "name": "reviews\\u0000"}}',
+    "{" * 1_000_000,
+]
+
+
+@pytest.mark.parametrize("preset", sorted(REWARD_PRESETS))
+def test_every_preset_scores_hostile_completions_as_format_failures(preset):
+    # One such sampled completion used to raise inside the reward and end a GRPO run.
+    for completion in HOSTILE:
+        result = compute_reward(preset, completion, REVIEWS, valid_names={"reviews"})
+        assert not result.parsed.ok and not result.correct and result.total == 0.0, result.parsed.error
+    (fn,) = make_trl_reward_funcs(preset)
+    golds = {k: [v[3]] * len(HOSTILE) for k, v in _columns().items()}  # REVIEWS' row
+    assert fn(completions=HOSTILE, **golds) == [0.0] * len(HOSTILE)
