@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import logging
@@ -39,6 +40,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from agents.base import Agent, act_many, describe_agent, observe_agent, reset_agent
 from customer_env.cache import atomic_write_text
+from customer_env.data.decode import parse_timestamp, user_id_from_session_id
 from customer_env.metrics import ClickTypeLookup, StepRecord, evaluate
 from customer_env.records import session_outcome
 
@@ -302,14 +304,37 @@ def write_rollout(result: RolloutResult, out_dir: str | Path) -> tuple[Path, Pat
     return samples_path, results_path
 
 
+def session_label(session_id: str) -> str:
+    """A short label that tells sessions apart in printed lines.
+
+    An OPeRA id ``{user_id}_{start_iso}_{end_iso}`` becomes the user id's first 8 characters and
+    the start time to the second (one shopper does not start two sessions in the same second);
+    its first 24 characters, printed before, are the same for every session of one user. Another
+    id of up to 24 characters stays whole; a longer one keeps 15 characters and a hash of all of it.
+
+    Example:
+        >>> session_label("324934a2-5d58-49d9-bae8-545fba660731_2025-04-14T21:52:46.756000Z_"
+        ...               "2025-04-14T21:55:50.785000Z")
+        '324934a2 2025-04-14 21:52:46'
+    """
+    user_id = user_id_from_session_id(session_id)
+    if user_id is not None:
+        start = parse_timestamp(session_id[len(user_id) + 1:].rsplit("_", 1)[0])
+        return f"{user_id[:8]} {start:%Y-%m-%d %H:%M:%S}"
+    if len(session_id) <= 24:
+        return session_id
+    return f"{session_id[:15]}~{hashlib.blake2b(session_id.encode(), digest_size=4).hexdigest()}"
+
+
 def step_line(sample: Mapping[str, Any]) -> str:
-    """One printable line: the human's action, the agent's (marked when not on the page), the reward."""
+    """One printable line: the session's label, the human's action, the agent's (marked when not on
+    the page), and the reward."""
     gold = {k: v for k, v in sample["gold"].items() if v is not None}
     agent = json_text(sample["predicted"]) if sample["predicted"] else f"(invalid: {sample['parse_error']})"
     if sample["predicted"] and sample.get("grounded") is False:
         agent += " (not on the page)"
     mark = "correct" if sample["correct"] else "wrong"
-    return (f"{sample['session_id'][:24]} #{sample['step_index']:<3} human {json_text(gold)}"
+    return (f"{session_label(sample['session_id'])} #{sample['step_index']:<3} human {json_text(gold)}"
             f" | agent {agent} | reward {sample['reward']:g} {mark}")
 
 

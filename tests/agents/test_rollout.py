@@ -186,3 +186,24 @@ def test_step_line_marks_an_ungrounded_prediction():
               "predicted": {"type": "click", "name": "b"}, "grounded": False, "parse_error": None,
               "correct": False, "reward": -1.0}
     assert "(not on the page)" in step_line(sample)
+
+
+def test_step_lines_tell_the_sessions_of_one_user_apart():
+    from agents.rollout import session_label, step_line
+    from tests.fixtures.opera_rows import SESSION_A1, SESSION_A2, SESSION_B1, USER_A
+
+    ids = [SESSION_A1, SESSION_A2, SESSION_B1]
+    assert SESSION_A1[:24] == SESSION_A2[:24]  # what the lines printed before: one label for both
+    labels = [session_label(sid) for sid in ids]
+    assert len(set(labels)) == 3 and all(len(label) <= 28 for label in labels)
+    # The user's prefix and the session's start (format.md: {user_id}_{start_iso}_{end_iso}).
+    assert labels[0] == f"{USER_A[:8]} 2025-04-14 21:52:46" and labels[1] == f"{USER_A[:8]} 2025-04-15 08:01:02"
+    sample = {"gold": {"type": "terminate", "name": None}, "predicted": None, "parse_error": "empty: no text",
+              "correct": False, "reward": 0.0, "step_index": 3}
+    lines = [step_line({**sample, "session_id": sid}) for sid in ids]
+    assert [line.split(" #")[0] for line in lines] == labels
+    # Ids of another shape: short ones whole, long ones shortened but still distinct.
+    assert session_label("s1") == "s1"
+    long_ids = [f"{'x' * 30}_{n}" for n in range(50)]
+    assert len({session_label(sid) for sid in long_ids}) == 50
+    assert all(len(session_label(sid)) <= 24 for sid in long_ids)
