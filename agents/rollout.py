@@ -289,7 +289,19 @@ def json_text(value: Any, **dumps_kwargs: Any) -> str:
         >>> json_text({"completion": "\\ud83d ok é"})
         '{"completion": "\\\\ud83d ok é"}'
     """
-    text = json.dumps(value, ensure_ascii=False, **dumps_kwargs)
+    return escape_lone_surrogates(json.dumps(value, ensure_ascii=False, **dumps_kwargs))
+
+
+def escape_lone_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate written as its ``\\uXXXX`` escape, so it encodes as UTF-8.
+
+    In JSON text the escape reads back as the same character; in a page (the trajectory viewer)
+    it shows the reader what the model wrote instead of failing the write.
+
+    Example:
+        >>> escape_lone_surrogates("half an emoji: \\ud83d")
+        'half an emoji: \\\\ud83d'
+    """
     return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
