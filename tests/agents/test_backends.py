@@ -94,8 +94,13 @@ def test_prompting_agent_returns_raw_text_and_counts_failures():
                                             Generation("", error="Timeout: 120 s")]))
     texts = agent.act_batch([observation(0)] * 3)
     assert texts == [good, "I would click reviews", ""]
-    assert agent.stats["requests"] == 3 and agent.stats["unparsable"] == 1
-    assert agent.stats["generation_failures"] == 1
+    assert agent.stats["requests"] == 3 and agent.stats["generation_failures"] == 1
+    # The environment parses each answer once; the agent counts its verdict from the step info.
+    assert agent.stats["unparsable"] == 0
+    for info in ({"parse_ok": True, "grounded": True}, {"parse_ok": False, "grounded": False},
+                 {"parse_ok": True, "grounded": False}):
+        agent.observe(info)
+    assert agent.stats["unparsable"] == 1 and agent.stats["ungrounded"] == 1
     broken = PromptingAgent(ScriptedBackend("raise"))
     assert broken.act(observation(0)) == "" and broken.stats["generation_failures"] == 1
     assert broken.describe()["stats"]["errors"] == {"ConnectionError: backend down": 1}
