@@ -132,7 +132,7 @@ def build_lock(final: Path) -> Iterator[None]:
     Example:
         >>> from customer_env.cache import build_lock, cache_dir
         >>> target = cache_dir("stores") / "example"
-        >>> with build_lock(target):
+        >>> with build_lock(target):  # doctest: +SKIP
         ...     pass  # check target, build it with atomic_directory(target) if still missing
     """
     final = Path(final)
