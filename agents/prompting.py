@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from agents.backends import ChatBackend, Generation, SamplingParams
 from agents.base import BaseAgent, Observation
-from customer_env.actions import parse_completion
 from customer_env.prompt import SYSTEM_PROMPT, build_messages
 
 logger = logging.getLogger(__name__)
@@ -37,9 +36,11 @@ class PromptingAgent(BaseAgent):
         name: A label for result files.
 
     Attributes:
-        stats: ``requests``, ``generation_failures`` (the backend gave up), ``unparsable`` (the
-            text is no valid action on the page), ``truncated`` (hit max_new_tokens) and
-            ``errors`` (Counter of failure messages, first 80 characters).
+        stats: ``requests``, ``generation_failures`` (the backend gave up), ``truncated`` (hit
+            max_new_tokens), ``errors`` (Counter of failure messages, first 80 characters), and,
+            from the environment's step ``info`` passed to :meth:`observe` (rollout does),
+            ``unparsable`` (the answer is not format-valid) and ``ungrounded`` (format-valid, but
+            its element is not on the page).
     """
 
     def __init__(self, backend: ChatBackend, *, params: SamplingParams | None = None,
@@ -49,7 +50,7 @@ class PromptingAgent(BaseAgent):
         self.system_prompt = system_prompt
         self.name = name
         self.stats: dict[str, Any] = {"requests": 0, "generation_failures": 0, "unparsable": 0,
-                                      "truncated": 0, "errors": Counter()}
+                                      "ungrounded": 0, "truncated": 0, "errors": Counter()}
 
     def act(self, observation: Observation) -> str:
         return self.act_batch([observation])[0]
@@ -78,9 +79,13 @@ class PromptingAgent(BaseAgent):
             return
         if generation.finish_reason == "length":
             self.stats["truncated"] += 1
-        names = [n for n in observation.get("actionable_names", "").splitlines() if n.strip()]
-        if not parse_completion(generation.text, valid_names=names or None).ok:
+
+    def observe(self, info: Mapping[str, Any]) -> None:
+        """Count the environment's verdict on the last answer (it parsed it once; no re-parse here)."""
+        if not info.get("parse_ok", True):
             self.stats["unparsable"] += 1
+        elif info.get("grounded") is False:
+            self.stats["ungrounded"] += 1
 
     def describe(self) -> dict[str, Any]:
         stats = {**self.stats, "errors": dict(self.stats["errors"].most_common(10))}

@@ -15,16 +15,17 @@ from typing import Any, Mapping, Sequence
 from customer_env.constants import ACTION_TYPES, CLICK_TYPES
 from customer_env.metrics import HEADLINE, INVALID, ClickTypeLookup, StepRecord, distributions
 
-#: Columns of the comparison table: (header, path into the metrics dict).
+#: Columns of the comparison table: (header, path into the metrics dict). Definitions: docs/METRICS.md.
 COMPARISON_COLUMNS = (
     ("exact", ("headline", "exact_match", "value")),
+    ("type acc", ("headline", "action_type_accuracy", "value")),
     ("type F1 macro", ("headline", "action_type_macro_f1", "value")),
     ("type F1 weighted", ("headline", "action_type_weighted_f1", "value")),
     ("click-type F1 macro", ("headline", "click_type_macro_f1", "value")),
     ("fine-grained acc", ("headline", "fine_grained_accuracy", "value")),
-    ("outcome acc", ("headline", "outcome_accuracy", "value")),
-    ("outcome F1", ("headline", "outcome_f1", "value")),
+    ("session outcome wF1", ("headline", "session_outcome_weighted_f1", "value")),
     ("format valid", ("headline", "format_validity", "value")),
+    ("grounded", ("headline", "grounding_rate", "value")),
     ("type JSD", ("fidelity", "action_type_jsd")),
     ("click-type JSD", ("fidelity", "click_type_jsd")),
 )
@@ -34,14 +35,26 @@ def _pct(value: float) -> str:
     return f"{100 * value:.2f}"
 
 
+def _grounding_checked(metrics: Mapping[str, Any]) -> bool:
+    # Results written before grounding was measured have no "grounding" section.
+    return bool(metrics.get("grounding", {}).get("checked", 0))
+
+
 def metrics_table(metrics: Mapping[str, Any]) -> str:
     """A Markdown table of one run: headline numbers (percent) with their bootstrap intervals."""
     rows = ["| metric | value | 95% CI |", "|---|---:|---|"]
     for name in HEADLINE:
-        entry = metrics["headline"][name]
+        entry = metrics["headline"].get(name)
+        if entry is None or (name == "grounding_rate" and not _grounding_checked(metrics)):
+            rows.append(f"| {name} | n/a | not measured |")
+            continue
         rows.append(f"| {name} | {_pct(entry['value'])} | [{_pct(entry['low'])}, {_pct(entry['high'])}] |")
     for label, value in sorted(metrics["exact_match_by_action_type"].items()):
         rows.append(f"| exact_match[{label}] | {_pct(value)} | |")
+    outcome = metrics.get("session_outcome", {})
+    if "any_step_purchase" in outcome:
+        rows.append(f"| purchase at any step F1 (not the paper's outcome) | "
+                    f"{_pct(outcome['any_step_purchase']['purchase_f1'])} | |")
     rationale = metrics["rationale_similarity"]
     rows.append(f"| rationale ROUGE-L (n={rationale['n']}) | {_pct(rationale['rouge_l'])} | |")
     fid = metrics["fidelity"]
@@ -68,8 +81,15 @@ def comparison_table(runs: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
     for label, metrics in runs:
         cells = []
         for header_name, path in COMPARISON_COLUMNS:
-            value = _get(metrics, path)
-            cells.append(f"{value:.3f}" if "JSD" in header_name else _pct(value))
+            try:
+                value = _get(metrics, path)
+            except KeyError:  # results written before this metric existed
+                cells.append("n/a")
+                continue
+            if header_name == "grounded" and not _grounding_checked(metrics):
+                cells.append("n/a")
+            else:
+                cells.append(f"{value:.3f}" if "JSD" in header_name else _pct(value))
         rows.append(f"| {label} | " + " | ".join(cells) + f" | {metrics['n_steps']} |")
     return "\n".join(rows)
 

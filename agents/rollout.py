@@ -9,8 +9,11 @@ start of each session when the agent has it. The metrics are :func:`customer_env
 over the samples; predicted click types come from a :class:`~customer_env.metrics.ClickTypeLookup`
 over the gold clicks of the training split and of the evaluated split.
 
-An action whose name is not on the current page is invalid, as the environment scores it: it is
-a format failure in every metric; ``rollout.parse_errors`` counts why answers were invalid.
+The environment parses each answer once; a sample takes the parsed action, rationale, error
+code and grounding from the step's ``info`` (definitions: ``docs/METRICS.md``). An answer that
+does not parse is a format failure in every metric (``rollout.parse_errors`` counts why); a
+well-formed action on an element that is not on the rendered page is scored like any other
+prediction and counted as ungrounded (``rollout.ungrounded_predictions``, the grounding rate).
 
 With ``out_dir`` the run is written as it goes (``agents.run_files``): ``run.json`` first, each
 sample appended and flushed as soon as it is scored, ``results.json`` (with the samples' hash)
@@ -44,14 +47,14 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from agents.base import Agent, act_many, describe_agent, reset_agent
+from agents.base import Agent, act_many, describe_agent, observe_agent, reset_agent
 from agents.run_files import RESULTS_FILE, SAMPLES_FILE  # noqa: F401 - re-exported (the viewer's names)
 from agents.run_files import (RecordedSample, RunFileError, RunManifest, RunWriter, agent_identity, prompt_sha256,
-                              sample_line, write_run_files)
+                              json_text, sample_line, write_run_files)
 from agents.sharding import Shard
-from customer_env.actions import parse_completion
 from customer_env.data.decode import parse_timestamp, user_id_from_session_id
 from customer_env.metrics import ClickTypeLookup, StepRecord, evaluate
+from customer_env.records import session_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -274,16 +277,18 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
             for lane, text in zip(active, texts):
                 env, observation, before = lane
                 next_observation, _, terminated, truncated, info = env.step(text)
+                if len(samples) >= len(recorded):  # the agent's own answer (a replayed one was not asked)
+                    observe_agent(agent, info)
                 sample = _sample(store, observation, before, info, text)
                 sample["prompt_sha256"] = prompt_sha256(observation)
                 if config.log_prompts:
                     sample["observation"] = dict(observation)
-                parse_errors[(sample["parse_error"] or "ok").split(":", 1)[0]] += 1
-                if len(samples) < len(recorded):
+                parse_errors[info.get("parse_error_code") or "ok"] += 1
+                new = len(samples) >= len(recorded)
+                if not new:
                     _check_replay(recorded[len(samples)], sample, writer.samples_path)
                 elif writer is not None:
                     writer.append(sample)
-                new = len(samples) >= len(recorded)
                 samples.append(sample)
                 bar.update(1)
                 if on_step is not None and new:
@@ -316,6 +321,7 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
                     "fingerprint": store.fingerprint, "train_fingerprint": train_store.fingerprint},
         "rollout": {"steps": len(samples), "wall_s": round(time.perf_counter() - started, 3),
                     "parse_errors": dict(parse_errors),
+                    "ungrounded_predictions": sum(1 for s in samples if s["parse_ok"] and not s["grounded"]),
                     # fits: within budget with every element of the current page kept.
                     "prompts_not_fitting": sum(1 for s in samples if not s["fits"]),
                     "prompts_over_budget": sum(1 for s in samples if not s["within_budget"]),
@@ -351,23 +357,24 @@ def _check_replay(recorded: RecordedSample, sample: Mapping[str, Any], path: Pat
 
 def _sample(store: Any, observation: Mapping[str, str], before: Mapping[str, Any], info: Mapping[str, Any],
             text: str) -> dict[str, Any]:
+    """One sample from the step's ``info``: the environment has parsed and scored the answer."""
     session = store.session(info["session_id"])
     index = info["scored_step_index"]
-    names = [n for n in observation.get("actionable_names", "").splitlines() if n]
-    parsed = parse_completion(text, valid_names=names or None)
     truncation = before.get("truncation") or {}
     return {
         "session_id": info["session_id"], "step_index": index, "user_id": session.user_id,
         "persona_user_id": before.get("persona_user_id"), "persona_mode": before.get("persona_mode"),
-        "completion": text, "predicted": info["agent_action"], "predicted_rationale": parsed.rationale,
+        "completion": text, "predicted": info["agent_action"], "predicted_rationale": info.get("agent_rationale"),
         "parse_ok": info["parse_ok"], "parse_error": None if info["parse_ok"] else info["parse_error"],
+        "grounded": bool(info.get("grounded")), "rationale_error": info.get("rationale_error"),
         "gold": info["gold_action"], "reward": info["reward"], "reward_components": info["reward_components"],
         "correct": info["correct"], "human_rationale": session.steps[index].rationale,
         "session_length": len(session), "session_purchased": session.purchased,
+        "session_outcome": session_outcome(session.steps[-1].action),
         "prompt_tokens": before.get("prompt_tokens"), "fits": bool(before.get("fits", True)),
         "within_budget": bool(truncation.get("within_budget", True)),
         "page_elements_dropped": int(truncation.get("page_elements_dropped", 0)),
-        # format.md section 6: a gold element cut from the prompt's page makes the step unanswerable.
+        # docs/METRICS.md (pitfalls): a gold element cut from the prompt's page makes the step unanswerable.
         "gold_in_prompt": _shown(info["gold_action"].get("name"), observation.get("page", "")),
     }
 
@@ -412,13 +419,14 @@ def session_label(session_id: str) -> str:
 
 
 def step_line(sample: Mapping[str, Any]) -> str:
-    """One printable line: the session's label, the human's action, the agent's, and the reward."""
+    """One printable line: the session's label, the human's action, the agent's (marked when not on
+    the page), and the reward."""
     gold = {k: v for k, v in sample["gold"].items() if v is not None}
-    agent = json.dumps(sample["predicted"], ensure_ascii=False) if sample["predicted"] else \
-        f"(invalid: {sample['parse_error']})"
+    agent = json_text(sample["predicted"]) if sample["predicted"] else f"(invalid: {sample['parse_error']})"
+    if sample["predicted"] and sample.get("grounded") is False:
+        agent += " (not on the page)"
     mark = "correct" if sample["correct"] else "wrong"
-    return (f"{session_label(sample['session_id'])} #{sample['step_index']:<3} "
-            f"human {json.dumps(gold, ensure_ascii=False)}"
+    return (f"{session_label(sample['session_id'])} #{sample['step_index']:<3} human {json_text(gold)}"
             f" | agent {agent} | reward {sample['reward']:g} {mark}")
 
 

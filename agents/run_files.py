@@ -32,6 +32,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
@@ -70,18 +71,44 @@ def prompt_sha256(observation: Mapping[str, Any]) -> str:
     return fingerprint(dict(observation))
 
 
-def sample_line(sample: Mapping[str, Any]) -> str:
-    """A sample as one JSONL line (with its newline) that is always writable as UTF-8.
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
-    Non-ASCII text is kept as is; a line holding a lone surrogate (half an emoji a model wrote),
-    which UTF-8 cannot encode, is written with ASCII escapes instead: it reads back the same.
+
+def json_text(value: Any, **dumps_kwargs: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False)`` that is always writable as UTF-8.
+
+    A model can write a lone surrogate (``"\\ud83d"``: half an emoji); decoded, it is text that
+    UTF-8 cannot encode. JSON text holds such a character only inside a string, so it is written
+    back as its ``\\uXXXX`` escape: the file stays valid UTF-8 and reads back to the same value.
+
+    Example:
+        >>> json_text({"completion": "\\ud83d ok é"})
+        '{"completion": "\\\\ud83d ok é"}'
     """
-    line = json.dumps(sample, ensure_ascii=False) + "\n"
-    try:
-        line.encode("utf-8")
-    except UnicodeEncodeError:
-        line = json.dumps(sample, ensure_ascii=True) + "\n"
-    return line
+    return escape_lone_surrogates(json.dumps(value, ensure_ascii=False, **dumps_kwargs))
+
+
+def escape_lone_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate written as its ``\\uXXXX`` escape, so it encodes as UTF-8.
+
+    In JSON text the escape reads back as the same character; in a page (the trajectory viewer)
+    it shows the reader what the model wrote instead of failing the write.
+
+    Example:
+        >>> escape_lone_surrogates("half an emoji: \\ud83d")
+        'half an emoji: \\\\ud83d'
+    """
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def sample_line(sample: Mapping[str, Any]) -> str:
+    """A sample as one JSONL line, with its newline (:func:`json_text`: always writable as UTF-8)."""
+    return json_text(sample) + "\n"
+
+
+def results_text(results: Mapping[str, Any]) -> str:
+    """``results.json``'s text (indented, always writable as UTF-8)."""
+    return json_text(dict(results), indent=2, default=str) + "\n"
 
 
 def file_sha256(path: str | Path) -> str:
@@ -533,8 +560,7 @@ class RunWriter:
         self._acquire()
         try:
             results = {**payload, "samples_file": SAMPLES_FILE, "samples_sha256": file_sha256(self.samples_path)}
-            atomic_write_text(self.results_path,
-                              json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
+            atomic_write_text(self.results_path, results_text(results))
         finally:
             self._release()
         return self.samples_path, self.results_path
@@ -550,7 +576,7 @@ def write_run_files(run_dir: str | Path, samples: Sequence[Mapping[str, Any]], p
         atomic_write_text(run_dir / RUN_FILE, json.dumps(manifest.to_dict(), indent=1) + "\n")
     atomic_write_text(samples_path, "".join(sample_line(s) for s in samples))
     results = {**payload, "samples_file": SAMPLES_FILE, "samples_sha256": file_sha256(samples_path)}
-    atomic_write_text(results_path, json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n")
+    atomic_write_text(results_path, results_text(results))
     return samples_path, results_path
 
 

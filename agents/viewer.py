@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from agents.rollout import session_label
-from agents.run_files import RESULTS_FILE, RUN_FILE, SAMPLES_FILE, samples_problem
+from agents.run_files import RESULTS_FILE, RUN_FILE, SAMPLES_FILE, escape_lone_surrogates, samples_problem
 from customer_env.cache import atomic_write_text
 
 #: Characters of one long text (prompt, page, completion, other field) kept in the page.
@@ -537,5 +537,6 @@ def render_html(view: View, *, title: str | None = None) -> str:
 def write_view(view: View, out_path: str | Path, *, title: str | None = None) -> Path:
     """Render ``view`` and write the page to ``out_path`` atomically; returns the path."""
     out = Path(out_path)
-    atomic_write_text(out, render_html(view, title=title))
+    # A completion may hold a lone surrogate, which UTF-8 cannot encode: show it as its escape.
+    atomic_write_text(out, escape_lone_surrogates(render_html(view, title=title)))
     return out

@@ -315,3 +315,15 @@ def test_the_page_in_headless_chromium(runs, tmp_path, browser):
     assert browser.save_screenshot(str(shot)) and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert browser.get_log("browser") == []
     assert re.fullmatch(r"\d+", browser.find_element("id", "total").text)
+
+
+def test_a_lone_surrogate_in_a_completion_is_shown_as_its_escape(tmp_path):
+    # A model can write half an emoji; the rollout's samples file keeps it as the JSON escape.
+    sample = {"session_id": "s1", "step_index": 0, "completion": '{"rationale": "\\ud83d", "action": 1}',
+              "predicted_rationale": "\ud83d", "gold": {"type": "terminate"}}
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "samples.jsonl").write_text(json.dumps(sample) + "\n", encoding="utf-8")
+    out = write_view(build_view([load_run(run_dir)]), tmp_path / "view.html")
+    page = out.read_text(encoding="utf-8")
+    assert "\\ud83d" in page

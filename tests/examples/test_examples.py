@@ -78,7 +78,7 @@ def test_score_predictions_counts_every_problem(small_store_dir, tmp_path, capsy
     assert f"duplicate line {n + 4}" in printed and "extra: nobody step 0" in printed
     scores = json.loads(out.read_text())
     assert scores["counts"] == {"scored": n, "missing": 0, "extra": 2, "duplicates": 1, "malformed": 3,
-                                "invalid": 0}
+                                "invalid": 0, "ungrounded": 0}
     assert scores["metrics"]["headline"]["exact_match"]["value"] == 1.0  # the gold actions, copied
 
     # Without --only-predicted-sessions every other session's steps are missing: failures.
