@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -27,6 +28,8 @@ from agents.report import comparison_table, plot_distributions
 from agents.rollout import RolloutConfig, RolloutResult, click_type_lookup, make_agent, make_env, open_stores, run_rollout
 from agents.run_files import RunFileError, canonical_json
 from customer_env.cache import atomic_write_text
+
+logger = logging.getLogger(__name__)
 
 #: The listing of a comparison folder's runs (``agents.merge`` reads it).
 COMPARISON_FILE = "comparison.json"
@@ -85,7 +88,8 @@ def compare(agent_names: Sequence[str], config: RolloutConfig | None = None, *, 
         if request_cache is not None:
             from agents.backends.request_cache import use_request_cache
 
-            use_request_cache(agent, request_cache)
+            if use_request_cache(agent, request_cache) is None:
+                logger.warning("request cache: agent %s has no model backend; nothing to cache", name)
         results[label] = run_rollout(agent, run_config, store=store, train_store=train_store, progress=progress,
                                      out_dir=out / _slug(label) if out is not None else None, resume=resume,
                                      overwrite=overwrite, agent_name=name, extra_info={"label": label})

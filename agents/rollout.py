@@ -270,21 +270,22 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
             # A resume replays recorded steps with their recorded completions; a batch the file
             # only partly holds is asked of the agent whole, so every batch is the one an
             # uninterrupted run asks (a seeded sampler's outputs depend on its batch).
-            known = [r.sample["completion"] for r in recorded[len(samples):len(samples) + len(active)]]
+            known = [_recorded_completion(r, writer.samples_path)
+                     for r in recorded[len(samples):len(samples) + len(active)]]
             texts = known if len(known) == len(active) else \
                 known + act_many(agent, [lane[1] for lane in active])[len(known):]
             still = []
             for lane, text in zip(active, texts):
                 env, observation, before = lane
                 next_observation, _, terminated, truncated, info = env.step(text)
-                if len(samples) >= len(recorded):  # the agent's own answer (a replayed one was not asked)
+                new = len(samples) >= len(recorded)
+                if new:  # the agent's own answer (a replayed one was not asked of it)
                     observe_agent(agent, info)
                 sample = _sample(store, observation, before, info, text)
                 sample["prompt_sha256"] = prompt_sha256(observation)
                 if config.log_prompts:
                     sample["observation"] = dict(observation)
                 parse_errors[info.get("parse_error_code") or "ok"] += 1
-                new = len(samples) >= len(recorded)
                 if not new:
                     _check_replay(recorded[len(samples)], sample, writer.samples_path)
                 elif writer is not None:
@@ -338,6 +339,13 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
     if writer is not None:
         result.files = writer.finish(results_payload(result))
     return result
+
+
+def _recorded_completion(recorded: RecordedSample, path: Path) -> str:
+    completion = recorded.sample.get("completion")
+    if not isinstance(completion, str):
+        raise RunFileError(f"resume refused: {path}:{recorded.line} has no string 'completion' to replay")
+    return completion
 
 
 def _check_replay(recorded: RecordedSample, sample: Mapping[str, Any], path: Path) -> None:

@@ -435,6 +435,8 @@ def check_out_dir(run_dir: str | Path, *, resume: bool, overwrite: bool) -> None
     """
     if resume and overwrite:
         raise RunFileError("--resume and --overwrite exclude each other")
+    if Path(run_dir).exists() and not Path(run_dir).is_dir():
+        raise RunFileError(f"--out {run_dir}: not a directory")
     present = run_files_present(run_dir)
     if present and not resume and not overwrite:
         raise RunFileError(f"{run_dir} already holds a run ({', '.join(present)}): pass --resume to continue it, "
@@ -525,10 +527,6 @@ class RunWriter:
             raise RunFileError(f"resume refused: {self.dir} holds a different run: "
                                f"{describe_differences(found, 'here', f'in its {RUN_FILE}')}")
         self.state.resumed = True
-        if self.results_path.exists():
-            # Rewritten at the end; a stale one must not pair with samples that are about to grow.
-            self.results_path.unlink()
-            self.state.stale_results_removed = True
         if not self.samples_path.exists():
             return
         read = read_samples(self.samples_path)
@@ -542,6 +540,11 @@ class RunWriter:
     def append(self, sample: Mapping[str, Any]) -> str:
         """Append one sample's line (flushed); returns the line."""
         assert self.log is not None, "RunWriter used outside its with-block"
+        if self.log.written == 0 and self.results_path.exists():
+            # The samples are about to grow: results of the shorter file must not outlive it. Kept
+            # until now, so a resume refused while replaying leaves a finished run as it was.
+            self.results_path.unlink()
+            self.state.stale_results_removed = True
         line = sample_line(sample)
         self.log.append(line)
         return line

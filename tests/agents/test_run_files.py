@@ -125,6 +125,21 @@ def test_a_corrupt_line_before_the_end_is_refused_not_dropped(small_store, small
         run(BatchSeeded(), config(small_store_dir), small_store, out_dir=out, resume=True)
 
 
+def test_a_finished_run_that_other_code_would_replay_differently_is_left_as_it_was(
+        small_store, small_store_dir, tmp_path, monkeypatch):
+    import agents.rollout as rollout
+
+    out = tmp_path / "run"
+    run(BatchSeeded(), config(small_store_dir), small_store, out_dir=out)
+    before = {name: (out / name).read_bytes() for name in ("run.json", "samples.jsonl", "results.json")}
+    original = rollout._sample
+    monkeypatch.setattr(rollout, "_sample", lambda *a: {**original(*a), "new_field": 1})
+    with pytest.raises(RunFileError, match=r"samples\.jsonl:1 .*fields new_field\).*another version"):
+        run(BatchSeeded(), config(small_store_dir), small_store, out_dir=out, resume=True)
+    assert {name: (out / name).read_bytes() for name in before} == before
+    check_samples(read_results(out), out / "samples.jsonl")
+
+
 def test_a_recorded_step_that_does_not_replay_is_refused(small_store, small_store_dir, tmp_path):
     out = tmp_path / "run"
     with pytest.raises(Interrupted):
