@@ -29,6 +29,8 @@ from __future__ import annotations
 import inspect
 from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
+from agents.redaction import redact
+
 Observation = Mapping[str, str]
 
 
@@ -112,6 +114,10 @@ def observe_agent(agent: Agent, info: Mapping[str, Any]) -> None:
 
 
 def describe_agent(agent: Agent) -> dict[str, Any]:
-    """The agent's ``describe()`` if it has one, else its class name."""
+    """The agent's ``describe()`` if it has one, else its class name; credentials in URLs redacted.
+
+    This is what result files record, so a third-party agent's ``base_url`` with a password in
+    it is written as ``https://***@host/...`` (see :mod:`agents.redaction`).
+    """
     describe = getattr(agent, "describe", None)
-    return dict(describe()) if callable(describe) else {"class": type(agent).__name__}
+    return redact(dict(describe())) if callable(describe) else {"class": type(agent).__name__}
