@@ -158,7 +158,8 @@ def make_env(config: RolloutConfig, store: Any, sessions: Any, *, tokenizer: Any
 
 
 def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any = None, train_store: Any = None,
-                progress: bool = True, on_step: Callable[[dict[str, Any]], None] | None = None) -> RolloutResult:
+                progress: bool = True, on_step: Callable[[dict[str, Any]], None] | None = None,
+                desc: str = "rollout") -> RolloutResult:
     """Replay the configured sessions with ``agent`` and score every step.
 
     Args:
@@ -167,6 +168,7 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
         store, train_store: Already opened stores (default: opened from ``config``).
         progress: Show a tqdm bar over steps.
         on_step: Called with each sample as soon as it is scored (e.g. to print it).
+        desc: The progress bar's label (compare labels each bar with its run).
     """
     from tqdm.auto import tqdm
 
@@ -194,7 +196,7 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
     pending = list(reversed(session_ids))
     active: list[list[Any]] = []  # [env, observation, info]
     free = list(reversed(envs))
-    with tqdm(total=total, desc="rollout", unit="step", disable=not progress) as bar:
+    with tqdm(total=total, desc=desc, unit="step", disable=not progress) as bar:
         while pending or active:
             while pending and free:
                 env = free.pop()
