@@ -21,21 +21,20 @@ Example:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from agents.compare import COMPARISON_FILE, Comparison, write_comparison
+from agents.agent_spec import AgentSpec
+from agents.compare import SUMMARY_FILE, Comparison, finish_comparison, planned, read_listing
 from agents.rollout import (RolloutConfig, RolloutResult, click_type_lookup, git_commit, open_stores,
                             package_versions, results_payload)
 from agents.run_files import (RUN_FILE, RunFileError, RunManifest, canonical_order, describe_differences,
                               differences, read_manifest, read_results, read_samples, run_files_present,
                               write_run_files)
 from agents.sharding import Shard
-from customer_env.cache import atomic_write_text
 from customer_env.metrics import StepRecord, evaluate
 
 
@@ -182,61 +181,53 @@ def _merged_info(dirs: Sequence[Path], manifests: Sequence[RunManifest], results
 
 def is_comparison_folder(path: str | Path) -> bool:
     """Whether ``path`` is a comparison output folder (it lists its runs in ``comparison.json``)."""
-    return (Path(path) / COMPARISON_FILE).is_file()
-
-
-def read_comparison(folder: str | Path) -> dict[str, Any]:
-    """``comparison.json`` of a comparison folder.
-
-    Raises:
-        MergeError: when it is missing or unreadable.
-    """
-    path = Path(folder) / COMPARISON_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
-            raise ValueError("no list of runs")
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise MergeError(f"{path}: not a comparison listing ({' '.join(str(exc).split())})") from None
-    return data
+    return (Path(path) / SUMMARY_FILE).is_file()
 
 
 def merge_comparisons(folders: Sequence[str | Path], out_dir: str | Path, *, overwrite: bool = False) -> Comparison:
-    """Merge comparison folders that are the shards of one comparison: each run, then the table and plot.
+    """Merge comparison folders that are the shards of one comparison: each run, then the tables and plots.
+
+    The paired differences against the baseline are recomputed from the merged runs, as
+    ``agents.compare`` computes them, so the merged ``comparison.md`` is the unsharded one.
 
     Returns:
         An :class:`agents.compare.Comparison` of the merged runs.
 
     Raises:
-        MergeError: the folders list different runs, or any run's shards cannot be merged.
+        MergeError: the folders planned different comparisons (the shard aside), or any run's
+            shards cannot be merged.
     """
     folders = [Path(f) for f in folders]
     out = Path(out_dir)
-    listings = [read_comparison(f) for f in folders]
-    for folder, listing in zip(folders[1:], listings[1:]):
-        if listing["runs"] != listings[0]["runs"]:
-            raise MergeError(f"{folders[0]} and {folder} list different runs: "
-                             f"{[r['label'] for r in listings[0]['runs']]} vs {[r['label'] for r in listing['runs']]}")
-    if (out / COMPARISON_FILE).exists() and not overwrite:
-        raise MergeError(f"{out} already holds a comparison: pass --overwrite or choose another --out")
-    if not listings[0]["runs"]:
-        raise MergeError(f"{folders[0] / COMPARISON_FILE}: lists no runs")
     try:
-        config = read_manifest(folders[0] / listings[0]["runs"][0]["dir"]).config
+        listings = [read_listing(f) for f in folders]
     except RunFileError as exc:
         raise MergeError(str(exc)) from None
-    store, train_store = open_stores(RolloutConfig.from_dict({**config, "shard": None}))
+    plans = [{**planned(listing), "shard": None} for listing in listings]
+    for folder, plan in zip(folders[1:], plans[1:]):
+        found = differences(plans[0], plan)
+        if found:
+            raise MergeError(f"{folders[0]} and {folder} are not shards of one comparison: "
+                             f"{describe_differences(found, f'in {folders[0]}', f'in {folder}')}")
+    if (out / SUMMARY_FILE).exists() and not overwrite:
+        raise MergeError(f"--out {out} already holds a comparison: pass --overwrite or choose another --out")
+    runs_planned = plans[0]["runs"]
+    try:
+        config = RolloutConfig.from_dict({**read_manifest(folders[0] / next(iter(runs_planned.values()))["dir"]).config,
+                                          "shard": None})
+    except RunFileError as exc:
+        raise MergeError(str(exc)) from None
+    store, train_store = open_stores(config)
     results: dict[str, RolloutResult] = {}
-    for run in listings[0]["runs"]:
+    for label, run in runs_planned.items():
         try:
-            results[run["label"]] = merge_runs([f / run["dir"] for f in folders], out / run["dir"],
-                                               overwrite=overwrite, store=store, train_store=train_store)
+            results[label] = merge_runs([f / run["dir"] for f in folders], out / run["dir"], overwrite=overwrite,
+                                        store=store, train_store=train_store)
         except MergeError as exc:
-            raise MergeError(f"run {run['label']!r}: {exc}") from None
-    listing = {**listings[0], "shard": None, "merged_from": [str(f) for f in folders]}
-    atomic_write_text(out / COMPARISON_FILE, json.dumps(listing, indent=1) + "\n")
-    table, plot = write_comparison(results, out, store, train_store)
-    return Comparison(results, table, plot, out)
+            raise MergeError(f"run {label!r}: {exc}") from None
+    runs = [(label, AgentSpec(run["agent"], dict(run["options"] or {})), run["persona_mode"])
+            for label, run in runs_planned.items()]
+    return finish_comparison(runs, results, plans[0]["baseline_pairs"] or {}, store, train_store, out, config)
 
 
 def merge(dirs: Sequence[str | Path], out_dir: str | Path, *, overwrite: bool = False) -> Any:

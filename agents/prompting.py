@@ -21,6 +21,7 @@ from typing import Any, Mapping, Sequence
 
 from agents.backends import ChatBackend, Generation, SamplingParams
 from agents.base import BaseAgent, Observation
+from agents.registry import forwards_kwargs
 from customer_env.prompt import SYSTEM_PROMPT, build_messages
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,30 @@ class PromptingAgent(BaseAgent):
                 "params": self.params.as_dict() if self.params else None, "stats": stats}
 
 
+#: The chat backends by name, imported on use.
+BACKENDS = {"transformers": "agents.backends.transformers_backend:TransformersBackend",
+            "openai": "agents.backends.openai_backend:OpenAIBackend"}
+
+
+def backend_target(arguments: Mapping[str, Any]) -> Any:
+    """What ``make_prompting_agent(**arguments)`` passes its ``**backend_kwargs`` to: the named
+    backend's class (``"module:attribute"``); a backend object takes none.
+
+    Raises:
+        ValueError: for an unknown backend name.
+    """
+    name = arguments.get("backend", "transformers")
+    if not isinstance(name, str):
+        return _takes_nothing
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; expected one of {', '.join(BACKENDS)}")
+    return BACKENDS[name]
+
+
+def _takes_nothing() -> None:
+    """A backend object is used as it is: it takes no backend arguments."""
+
+
 def make_backend(backend: str = "transformers", model: Any = None, *, tokenizer: Any = None,
                  params: SamplingParams | None = None, **kwargs: Any) -> ChatBackend:
     """Build a backend by name: ``transformers`` (model id / path / object) or ``openai``.
@@ -113,6 +138,7 @@ def make_backend(backend: str = "transformers", model: Any = None, *, tokenizer:
     raise ValueError(f"unknown backend {backend!r}; expected 'transformers' or 'openai'")
 
 
+@forwards_kwargs(choose=backend_target, fills=("model", "tokenizer", "params"))
 def make_prompting_agent(backend: str | ChatBackend = "transformers", model: Any = None, *,
                          tokenizer: Any = None, max_new_tokens: int = 256, temperature: float = 0.0,
                          top_p: float = 1.0, seed: int = 0, name: str | None = None,

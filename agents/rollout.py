@@ -200,7 +200,8 @@ def make_env(config: RolloutConfig, store: Any, sessions: Any, *, tokenizer: Any
 def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any = None, train_store: Any = None,
                 progress: bool = True, on_step: Callable[[dict[str, Any]], None] | None = None,
                 out_dir: str | Path | None = None, resume: bool = False, overwrite: bool = False,
-                agent_name: str | None = None, extra_info: Mapping[str, Any] | None = None) -> RolloutResult:
+                agent_name: str | None = None, extra_info: Mapping[str, Any] | None = None,
+                desc: str = "rollout") -> RolloutResult:
     """Replay the configured sessions with ``agent`` and score every step.
 
     Args:
@@ -216,6 +217,7 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
             run there is refused).
         agent_name: The registered name the agent was made from (recorded, and part of the identity).
         extra_info: More entries for ``info`` (and ``results.json``), e.g. a comparison's label.
+        desc: The progress bar's label (compare labels each bar with its run).
 
     Raises:
         agents.run_files.RunFileError: ``out_dir`` cannot be used as asked (one line, file named).
@@ -257,7 +259,7 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
     pending = list(reversed(session_ids))
     active: list[list[Any]] = []  # [env, observation, info]
     free = list(reversed(envs))
-    with writer or nullcontext(), tqdm(total=total, desc="rollout", unit="step", disable=not progress) as bar:
+    with writer or nullcontext(), tqdm(total=total, desc=desc, unit="step", disable=not progress) as bar:
         recorded = writer.state.recorded if writer is not None else []
         for note in writer.state.notes if writer is not None else []:
             logger.warning("%s", note)

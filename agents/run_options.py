@@ -59,9 +59,9 @@ def check_run_arguments(parser: argparse.ArgumentParser, args: argparse.Namespac
         check_out_dir(args.out, resume=args.resume, overwrite=args.overwrite)
     except RunFileError as exc:
         refuse(str(exc))
-    from agents.compare import COMPARISON_FILE
+    from agents.compare import SUMMARY_FILE
 
-    if comparison and (args.out / COMPARISON_FILE).exists() and not (args.resume or args.overwrite):
+    if comparison and (args.out / SUMMARY_FILE).exists() and not (args.resume or args.overwrite):
         refuse(f"{args.out} already holds a comparison: pass --resume to continue it, --overwrite to start over, "
                "or choose another --out")
 

@@ -39,7 +39,9 @@ Definitions (``docs/METRICS.md`` gives each with its source and the pitfalls the
   agent's session ends at its first predicted terminate or purchase click (else at the last
   recorded step); purchase rates are the session outcome's (gold and last-step prediction).
 - **Bootstrap** confidence intervals resample whole sessions (seeded) and recompute every
-  headline number from summed per-session counts.
+  headline number from summed per-session counts; :func:`paired_difference` resamples the
+  sessions once for two runs and takes quantiles of the differences. Fewer than 20 sessions
+  get :func:`small_sample_warning`; one session has no interval (None).
 
 Example:
     >>> gold = Action("click", "nav_bar.cart_button", click_type="nav_bar")
@@ -50,6 +52,8 @@ Example:
 
 from __future__ import annotations
 
+import logging
+import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
@@ -59,6 +63,8 @@ import numpy as np
 from customer_env.constants import ACTION_TYPES, CLICK_TYPES
 from customer_env.records import Action, Session, session_outcome
 from customer_env.rewards import rouge_l_f1
+
+logger = logging.getLogger(__name__)
 
 PURCHASE = "purchase"
 #: The two session outcomes (gold classes of the session-outcome F1).
@@ -71,6 +77,8 @@ INVALID = "invalid"
 HEADLINE = ("exact_match", "action_type_accuracy", "action_type_macro_f1", "action_type_weighted_f1",
             "click_type_macro_f1", "click_type_weighted_f1", "fine_grained_accuracy",
             "session_outcome_weighted_f1", "session_outcome_accuracy", "format_validity", "grounding_rate")
+#: Fewer evaluated sessions than this get a warning beside every interval (ours; docs/METRICS.md).
+MIN_SESSIONS_FOR_INTERVALS = 20
 
 
 @dataclass(frozen=True)
@@ -506,37 +514,162 @@ def _headline_from_stats(s: np.ndarray) -> dict[str, float]:
             "format_validity": rate(v["valid"], n), "grounding_rate": rate(v["grounded"], v["grounding_checked"])}
 
 
-def headline(records: Sequence[StepRecord], lookup: ClickTypeLookup, *, n_bootstrap: int = 1000,
-             seed: int = 0, confidence: float = 0.95) -> dict[str, dict[str, float]]:
-    """The headline numbers with bootstrap intervals over resampled sessions.
-
-    Returns ``{metric: {"value", "low", "high"}}``; with ``n_bootstrap=0`` low/high equal value.
-    """
+def _session_table(records: Sequence[StepRecord], lookup: ClickTypeLookup) -> tuple[list[str], np.ndarray]:
+    """Session ids (sorted) and one row of additive statistics per session (:func:`_session_stats`)."""
     outcomes = session_outcomes(records, lookup)
     sessions = _by_session(records)
     width = len(_SCALARS) + _TYPE_BLOCK + _CLICK_BLOCK + _OUTCOME_BLOCK
     stats = np.stack([_session_stats(g, lookup, outcomes[sid]) for sid, g in sessions.items()]) \
         if sessions else np.zeros((0, width))
+    return list(sessions), stats
+
+
+def _bootstrap_weights(n_sessions: int, n_bootstrap: int, seed: int) -> np.ndarray:
+    """How often each session is drawn in each resample: ``(n_bootstrap, n_sessions)`` counts.
+
+    One seeded draw for a given (sessions, resamples, seed): :func:`headline` and
+    :func:`paired_difference` use the same resamples, so a paired difference rests on the very
+    resamples behind each run's own interval.
+    """
+    rng = np.random.default_rng(seed)
+    return rng.multinomial(n_sessions, np.full(n_sessions, 1 / n_sessions), size=n_bootstrap)
+
+
+def _quantiles(draws: Sequence[Mapping[str, float]], names: Sequence[str],
+               confidence: float) -> dict[str, tuple[float, float]]:
+    alpha = (1 - confidence) / 2
+    out = {}
+    for name in names:
+        low, high = np.quantile(np.array([d[name] for d in draws]), [alpha, 1 - alpha])
+        out[name] = (float(low), float(high))
+    return out
+
+
+def small_sample_warning(n_sessions: int) -> str | None:
+    """Why session-bootstrap intervals over ``n_sessions`` sessions cannot be trusted, or None.
+
+    Fewer than :data:`MIN_SESSIONS_FOR_INTERVALS` sessions give few distinct resamples
+    (``C(2n - 1, n)``: 3 for two sessions), and a percentile interval over them is too narrow;
+    one session has no interval at all (docs/METRICS.md, "Confidence intervals").
+
+    Example:
+        >>> small_sample_warning(2)
+        'only 2 sessions evaluated (fewer than 20): the 95% session-bootstrap intervals rest on 3 distinct resamples and are too narrow to trust'
+        >>> small_sample_warning(20) is None
+        True
+    """
+    if n_sessions >= MIN_SESSIONS_FOR_INTERVALS:
+        return None
+    if n_sessions == 0:
+        return "no sessions evaluated: every number is empty"
+    if n_sessions == 1:
+        return "only 1 session evaluated: a session-bootstrap interval is undefined (one session resamples to itself)"
+    return (f"only {n_sessions} sessions evaluated (fewer than {MIN_SESSIONS_FOR_INTERVALS}): the 95% "
+            f"session-bootstrap intervals rest on {math.comb(2 * n_sessions - 1, n_sessions):,} distinct "
+            "resamples and are too narrow to trust")
+
+
+def headline(records: Sequence[StepRecord], lookup: ClickTypeLookup, *, n_bootstrap: int = 1000,
+             seed: int = 0, confidence: float = 0.95) -> dict[str, dict[str, float | None]]:
+    """The headline numbers with bootstrap intervals over resampled sessions.
+
+    Returns ``{metric: {"value", "low", "high"}}``. With ``n_bootstrap=0`` low/high equal value
+    (no interval asked for); with fewer than two sessions they are None (undefined).
+
+    Example:
+        >>> g = Action("terminate")
+        >>> headline([StepRecord("s", 0, "u", g, g)], ClickTypeLookup({}))["exact_match"]
+        {'value': 1.0, 'low': None, 'high': None}
+    """
+    _, stats = _session_table(records, lookup)
     point = _headline_from_stats(stats.sum(axis=0))
-    result = {name: {"value": float(point[name]), "low": float(point[name]), "high": float(point[name])}
-              for name in HEADLINE}
-    if n_bootstrap > 0 and len(stats) > 1:
-        rng = np.random.default_rng(seed)
-        weights = rng.multinomial(len(stats), np.full(len(stats), 1 / len(stats)), size=n_bootstrap)
-        draws = [_headline_from_stats(row) for row in weights @ stats]
-        alpha = (1 - confidence) / 2
-        for name in HEADLINE:
-            values = np.array([d[name] for d in draws])
-            result[name]["low"], result[name]["high"] = (float(v) for v in np.quantile(values, [alpha, 1 - alpha]))
+    result: dict[str, dict[str, float | None]] = {
+        name: {"value": float(point[name]), "low": float(point[name]), "high": float(point[name])} for name in HEADLINE}
+    if n_bootstrap > 0 and len(stats) < 2:
+        for entry in result.values():
+            entry["low"] = entry["high"] = None
+    elif n_bootstrap > 0:
+        draws = [_headline_from_stats(row) for row in _bootstrap_weights(len(stats), n_bootstrap, seed) @ stats]
+        for name, (low, high) in _quantiles(draws, HEADLINE, confidence).items():
+            result[name]["low"], result[name]["high"] = low, high
+    return result
+
+
+def paired_difference(a: Sequence[StepRecord], b: Sequence[StepRecord], lookup: ClickTypeLookup, *,
+                      n_bootstrap: int = 1000, seed: int = 0, confidence: float = 0.95,
+                      metrics: Sequence[str] = HEADLINE) -> dict[str, dict[str, float | None]]:
+    """Headline differences ``a - b`` with a *paired* session-bootstrap interval.
+
+    Both runs must have scored the same sessions (e.g. two agents on one test split). Every
+    resample draws sessions once and recomputes both runs' numbers from the same drawn sessions,
+    so what the sessions share (easy or hard ones) cancels out; the interval is the quantiles of
+    the differences. The resamples are :func:`headline`'s for the same ``seed``.
+
+    Args:
+        a, b: The two runs' step records.
+        lookup: Click types of predicted elements (the one both runs were scored with).
+        n_bootstrap: Resamples (0: low/high equal the difference).
+        seed: Seed of the resamples.
+        confidence: Interval coverage.
+        metrics: Which :data:`HEADLINE` numbers.
+
+    Returns:
+        ``{metric: {"value", "low", "high"}}`` as fractions (low/high None with one session).
+
+    Raises:
+        ValueError: when the runs did not score the same sessions, or a metric is not a headline one.
+
+    Example:
+        >>> g = Action("terminate")
+        >>> a = [StepRecord(s, 0, "u", g, g) for s in "xy"]
+        >>> b = [StepRecord("x", 0, "u", g, g), StepRecord("y", 0, "u", g, None)]
+        >>> paired_difference(a, b, ClickTypeLookup({}), n_bootstrap=0)["exact_match"]
+        {'value': 0.5, 'low': 0.5, 'high': 0.5}
+    """
+    unknown = [name for name in metrics if name not in HEADLINE]
+    if unknown:
+        raise ValueError(f"not headline metrics: {', '.join(unknown)}; expected some of {', '.join(HEADLINE)}")
+    ids_a, stats_a = _session_table(a, lookup)
+    ids_b, stats_b = _session_table(b, lookup)
+    if ids_a != ids_b:
+        only_a, only_b = sorted(set(ids_a) - set(ids_b)), sorted(set(ids_b) - set(ids_a))
+        raise ValueError(f"paired_difference needs both runs on the same sessions: {len(only_a)} only in the "
+                         f"first (e.g. {only_a[:1]}), {len(only_b)} only in the second (e.g. {only_b[:1]})")
+
+    def diff(row_a: np.ndarray, row_b: np.ndarray) -> dict[str, float]:
+        ha, hb = _headline_from_stats(row_a), _headline_from_stats(row_b)
+        return {name: ha[name] - hb[name] for name in metrics}
+
+    point = diff(stats_a.sum(axis=0), stats_b.sum(axis=0))
+    result: dict[str, dict[str, float | None]] = {
+        name: {"value": float(v), "low": float(v), "high": float(v)} for name, v in point.items()}
+    if n_bootstrap > 0 and len(ids_a) < 2:
+        for entry in result.values():
+            entry["low"] = entry["high"] = None
+    elif n_bootstrap > 0:
+        weights = _bootstrap_weights(len(ids_a), n_bootstrap, seed)
+        draws = [diff(ra, rb) for ra, rb in zip(weights @ stats_a, weights @ stats_b)]
+        for name, (low, high) in _quantiles(draws, metrics, confidence).items():
+            result[name]["low"], result[name]["high"] = low, high
     return result
 
 
 def evaluate(records: Sequence[StepRecord], lookup: ClickTypeLookup, *, n_bootstrap: int = 1000,
              seed: int = 0) -> dict[str, Any]:
-    """Every metric of this module in one JSON-ready dict (what rollout and comparison report)."""
+    """Every metric of this module in one JSON-ready dict (what rollout and comparison report).
+
+    ``bootstrap`` says how the headline intervals were drawn and carries
+    :func:`small_sample_warning` (also logged) when there are too few sessions to trust them.
+    """
+    n_sessions = len(_by_session(records))
+    warning = small_sample_warning(n_sessions)
+    if warning is not None:
+        logger.warning(warning)
     return {
-        "n_steps": len(records), "n_sessions": len(_by_session(records)),
+        "n_steps": len(records), "n_sessions": n_sessions,
         "headline": headline(records, lookup, n_bootstrap=n_bootstrap, seed=seed),
+        "bootstrap": {"resamples": n_bootstrap, "seed": seed, "confidence": 0.95, "unit": "session",
+                      "warning": warning},
         "exact_match_by_action_type": exact_match_by(records, "action_type"),
         "exact_match_by_click_type": exact_match_by(records, "click_type"),
         "action_type_f1": action_type_f1(records).as_dict(),

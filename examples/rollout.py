@@ -14,7 +14,6 @@ with the same command and ``--resume``, and ends with the results of an uninterr
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -22,6 +21,7 @@ from typing import Any, Sequence
 from tqdm.auto import tqdm
 
 import agents
+from agents.agent_spec import AgentSpecError, check_options
 from agents.report import metrics_table
 from agents.rollout import RolloutConfig, make_agent, open_stores, run_rollout, step_line
 from agents.run_files import RunFileError
@@ -30,16 +30,13 @@ from agents.sharding import ShardError
 
 
 def parse_agent_args(pairs: Sequence[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs; values are JSON when they parse (numbers, true, lists), else strings."""
+    """``KEY=VALUE`` pairs, values as text (``agents.agent_spec.check_options`` types them)."""
     kwargs: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise SystemExit(f"--agent-arg expects KEY=VALUE, got {pair!r}")
-        try:
-            kwargs[key] = json.loads(value)
-        except json.JSONDecodeError:
-            kwargs[key] = value
+        kwargs[key] = value
     return kwargs
 
 
@@ -92,19 +89,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         kwargs["checkpoint"] = args.checkpoint
     if args.model:
         kwargs["model"] = args.model
+    try:  # the agent's options, typed and checked against its factory before anything loads
+        kwargs = check_options(args.agent, kwargs)
+    except AgentSpecError as exc:
+        print(f"rollout.py: error: {exc}", file=sys.stderr)
+        return 2
     store, train_store = open_stores(config)
     agent = make_agent(args.agent, config, train_store=train_store, **kwargs)
     attach_cache(agent, args.cache, args.agent)
     try:
         result = run_rollout(agent, config, store=store, train_store=train_store,
-                             on_step=None if args.quiet else lambda s: tqdm.write(step_line(s)),
+                             on_step=None if args.quiet else lambda s: tqdm.write(step_line(s)), desc=args.agent,
                              out_dir=args.out, resume=args.resume, overwrite=args.overwrite, agent_name=args.agent)
     except (RunFileError, ShardError) as exc:
-        print(f"rollout: error: {exc}", file=sys.stderr)
+        print(f"rollout.py: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         if args.out:
-            print(f"rollout: interrupted; the scored steps are in {args.out}; the same command with --resume "
+            print(f"rollout.py: interrupted; the scored steps are in {args.out}; the same command with --resume "
                   "continues", file=sys.stderr)
         return 130
     print(metrics_table(result.metrics))

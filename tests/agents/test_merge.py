@@ -110,14 +110,22 @@ def test_comparison_shards_merge_into_the_unsharded_comparison(small_store, smal
 
     names = ["random", "frequency"]
     cfg = config(small_store_dir, sessions=5, n_bootstrap=100)
-    whole = compare(names, cfg, ablations=True, out_dir=tmp_path / "whole", progress=False)
+    whole = compare(names, cfg, ablations=True, baseline="frequency", out_dir=tmp_path / "whole", progress=False)
     for i in (1, 2):
         compare(names, config(small_store_dir, sessions=5, n_bootstrap=100, shard=Shard(i, 2)), ablations=True,
-                out_dir=tmp_path / f"part{i}", progress=False)
+                baseline="frequency", out_dir=tmp_path / f"part{i}", progress=False)
     merged = merge([tmp_path / "part1", tmp_path / "part2"], tmp_path / "merged")
     assert merged.table == whole.table and list(merged.results) == list(whole.results)
     assert all(merged.results[label].metrics == whole.results[label].metrics for label in whole.results)
+    # The paired session-bootstrap differences against the baseline too, mode by mode.
+    assert merged.paired == whole.paired and set(merged.paired) == {"random [real]", "random [none]", "random [shuffled]"}
     assert (tmp_path / "merged" / "comparison.md").read_text() == (tmp_path / "whole" / "comparison.md").read_text()
+    assert json.loads((tmp_path / "merged" / "comparison.json").read_text()) == \
+        json.loads((tmp_path / "whole" / "comparison.json").read_text())
     assert (tmp_path / "merged" / "distributions.png").is_file()
+    with pytest.raises(MergeError, match="not shards of one comparison: baseline_pairs"):
+        compare(names, config(small_store_dir, sessions=5, n_bootstrap=100, shard=Shard(2, 2)), ablations=True,
+                out_dir=tmp_path / "unpaired", progress=False)
+        merge([tmp_path / "part1", tmp_path / "unpaired"], tmp_path / "nope")
     with pytest.raises(MergeError, match="give only run directories or only comparison folders"):
         merge([tmp_path / "part1", tmp_path / "part2" / "random__real"], tmp_path / "mixed")

@@ -234,3 +234,75 @@ def test_evaluate_and_sample_round_trip(records, lookup):
     assert {"session_outcome_weighted_f1", "action_type_accuracy", "grounding_rate"} <= set(m.HEADLINE)
     assert result["grounding"] == {"rate": 0.0, "grounded": 0, "checked": 1}
     assert m.evaluate([], lookup)["headline"]["exact_match"]["value"] == 0.0
+
+
+# ------------------------------------------------------------------ paired differences, small samples
+def _runs(n_sessions=12):
+    """Two runs on the same sessions of uneven difficulty: b is a with one more wrong step (in s00).
+
+    Sessions s00..: session k has k % 4 + 1 steps, of which a gets every other one right.
+    """
+    a, b = [], []
+    for k in range(n_sessions):
+        sid = f"s{k:02d}"
+        for i in range(k % 4 + 1):
+            right = REVIEW if i % 2 == 0 else SEARCH
+            a.append(rec(sid, i, "u", REVIEW, right))
+            b.append(rec(sid, i, "u", REVIEW, SEARCH if (k == 0 and i == 0) else right))
+    return a, b
+
+
+def test_paired_difference_resamples_the_same_sessions_for_both_runs(lookup):
+    a, b = _runs()
+    diff = m.paired_difference(a, b, lookup, n_bootstrap=500, seed=1)
+    ha, hb = m.headline(a, lookup, n_bootstrap=0), m.headline(b, lookup, n_bootstrap=0)
+    assert diff["exact_match"]["value"] == pytest.approx(ha["exact_match"]["value"] - hb["exact_match"]["value"])
+    # a is never worse than b in any session, so in every *paired* resample a - b >= 0: the lower
+    # end is 0 or above. Resampling the runs independently would mix hard and easy sessions and
+    # reach below 0 (the sessions' exact match ranges from 0 to 100%).
+    assert diff["exact_match"]["low"] >= 0.0 and diff["exact_match"]["high"] > 0.0
+    assert diff == m.paired_difference(a, b, lookup, n_bootstrap=500, seed=1)  # seeded
+    same = m.paired_difference(a, a, lookup, n_bootstrap=200)
+    assert all(v == {"value": 0.0, "low": 0.0, "high": 0.0} for v in same.values())
+
+
+def test_paired_difference_covers_every_headline_metric(lookup):
+    a, b = _runs()
+    diff = m.paired_difference(a, b, lookup, n_bootstrap=0)
+    assert set(diff) == set(m.HEADLINE)
+    ha, hb = m.headline(a, lookup, n_bootstrap=0), m.headline(b, lookup, n_bootstrap=0)
+    for name in ("action_type_macro_f1", "click_type_weighted_f1", "fine_grained_accuracy"):
+        assert diff[name]["value"] == pytest.approx(ha[name]["value"] - hb[name]["value"])
+    assert set(m.paired_difference(a, b, lookup, n_bootstrap=0, metrics=("exact_match",))) == {"exact_match"}
+    with pytest.raises(ValueError, match="not headline metrics: reward"):
+        m.paired_difference(a, b, lookup, metrics=("reward",))
+
+
+def test_paired_difference_needs_the_same_sessions(lookup):
+    a, b = _runs()
+    with pytest.raises(ValueError, match="same sessions: 0 only in the first.*1 only in the second"):
+        m.paired_difference(a, b + [rec("zz", 0, "u", END, END)], lookup)
+
+
+def test_the_pipeline_evaluation_uses_the_metrics_paired_difference():
+    from training import evaluate_pipeline
+
+    assert evaluate_pipeline.paired_difference is m.paired_difference
+
+
+def test_one_session_has_no_interval_and_few_sessions_are_warned_about(lookup, caplog):
+    a, b = _runs(n_sessions=1)
+    assert m.headline(a, lookup)["exact_match"] == {"value": 1.0, "low": None, "high": None}
+    assert m.paired_difference(a, b, lookup)["exact_match"]["low"] is None
+    assert m.headline(a, lookup, n_bootstrap=0)["exact_match"]["low"] == 1.0  # no interval asked for
+    assert "undefined" in m.small_sample_warning(1)
+    assert "2 sessions" in m.small_sample_warning(2) and "3 distinct resamples" in m.small_sample_warning(2)
+    assert m.small_sample_warning(19) is not None and m.small_sample_warning(20) is None
+    with caplog.at_level("WARNING", logger="customer_env.metrics"):
+        result = m.evaluate(_runs(n_sessions=5)[0], lookup, n_bootstrap=10)
+    assert result["bootstrap"]["warning"] == m.small_sample_warning(5) and result["bootstrap"]["resamples"] == 10
+    assert m.small_sample_warning(5) in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="customer_env.metrics"):
+        assert m.evaluate(_runs(n_sessions=20)[0], lookup, n_bootstrap=10)["bootstrap"]["warning"] is None
+    assert "sessions evaluated" not in caplog.text
