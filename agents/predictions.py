@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.rollout import click_type_lookup
+from agents.run_files import check_predictions_file
 from customer_env.actions import parse_completion
 from customer_env.metrics import StepRecord, evaluate
 from customer_env.records import session_outcome
@@ -153,6 +154,7 @@ def score_predictions(path: str | Path, *, split: str = "test", source: str | No
 
     store = store if store is not None else open_store(source, split=split)
     train_store = train_store if train_store is not None else open_store(source, split="train")
+    check_predictions_file(path)  # a run's samples file is scored only as its results were computed
     predictions = read_predictions(path)
     predicted_sessions = {sid for sid, _ in predictions.entries}
     records, missing, invalid, ungrounded, gold_keys = [], [], 0, 0, set()
