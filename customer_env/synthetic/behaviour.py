@@ -23,11 +23,16 @@ on the session so far, and on what the page offers. The rules, in the order a se
 * **Examine** the product: pictures and "see more" (novelty, perfectionism: click type
   ``other``), options (``product_option``: always set before buying, compared by perfectionists),
   reviews (``reviews``, histogram, read-more, helpful, the all-reviews page with its filters and
-  pages), with probability and length rising with review reading.
+  pages), with probability and length rising with review reading; at most 10 review clicks per
+  product, and fewer on each further product examined (the first candidates are read closely).
+* **Engagement.** Each visit draws an engagement (log-normal, whoever shops). It multiplies the
+  number of products examined (at most 31), but each per-product choice (pictures, reviews and
+  their length, options) only up to 1.5 times the usual (1.3 for opening the reviews): a long
+  visit is many ordinary looks, so the few very long sessions do not set the store's click mix.
 * **Compare.** The number of products examined grows with perfectionism, over-choice and
-  recreational shopping and falls with impulsiveness (log-normal, so a few sessions are very
-  long). Between products the shopper goes back to the results (no action), sometimes follows a
-  carousel, pages on or searches again.
+  recreational shopping and falls with impulsiveness (log-normal, times the engagement, so a
+  few sessions are very long). Between products the shopper goes back to the results (no
+  action), sometimes follows a carousel, pages on or searches again.
 * **Decide.** Whether the session buys is drawn up front (impulsive and mission-minded shoppers
   buy more, recreational browsers less; about 60% overall). A buyer buys the last product
   examined, or (perfectionists) returns to the best one seen. Buying is ``buy_now`` (impulsive

@@ -15,6 +15,13 @@ from customer_env.synthetic.personas import ShopperProfile
 from customer_env.synthetic.steps import lognormal_count, p_trait
 
 
+#: At most this many review interactions on one product page (and its all-reviews pages).
+REVIEW_CLICKS_PER_PRODUCT = 10
+#: Each product already examined in the session divides the review reading of the next by
+#: ``1 + REVIEW_FATIGUE * examined``: the first candidates are read closely, later ones skimmed.
+REVIEW_FATIGUE = 0.3
+
+
 class ExamineFlows:
     p: ShopperProfile
     cat: Catalogue
@@ -67,7 +74,12 @@ class ExamineFlows:
         page = self.view
         if not self.via_ratings:
             self.click(names.REVIEWS, page, product=product)
-        for _ in range(lognormal_count(rng, (0.3 + 1.7 * p.reviews) * self.engagement, sigma=0.8, cap=30)):
+        # Engagement saturates here, as in every per-product choice, and reading tires: a long
+        # visit examines more products, not ever longer review threads. (Uncapped, review clicks
+        # grew with engagement squared and a dozen sessions set a store's click mix.)
+        depth = min(1.5, self.engagement) / (1.0 + REVIEW_FATIGUE * (len(self.viewed) - 1))
+        reads = lognormal_count(rng, (0.65 + 2.86 * p.reviews) * depth, sigma=0.8, cap=REVIEW_CLICKS_PER_PRODUCT)
+        for _ in range(reads):
             r, v = rng.random(), self.view
             if isinstance(v, views.ProductView):
                 if r < 0.3:
