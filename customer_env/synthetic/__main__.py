@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     print(format_calibration_table(rows))
     misses = out_of_tolerance({row.metric: row.generated for row in rows})
     print()
-    print("published marginals: " + ("all within tolerance" if not misses else "MISSED: " + "; ".join(misses)))
+    verdict = "all within tolerance" if not misses else "MISSED: " + "; ".join(misses)
+    print(f"published marginals: {verdict}")
     return 0
 
 
