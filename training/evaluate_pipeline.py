@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+from customer_env.metrics import paired_difference
 
 #: The model-free baselines; the best of them is the bar SFT has to clear.
 BASELINES = ("frequency", "persona_frequency", "markov", "persona_markov")
@@ -65,7 +66,11 @@ COMPARISONS = (
 
 def session_bootstrap(per_session: Mapping[str, Sequence[float]], *, n_bootstrap: int = 1000,
                       seed: int = 0) -> dict[str, float]:
-    """Mean over steps with a session-bootstrap 95% interval (sessions resampled with replacement)."""
+    """Mean over steps with a session-bootstrap 95% interval (sessions resampled with replacement).
+
+    The same resampling as ``customer_env.metrics.headline`` uses for exact match, for the one
+    per-step number the metrics module does not report: the mean reward.
+    """
     sessions = sorted(per_session)
     sums = np.array([[float(np.sum(per_session[s])), len(per_session[s])] for s in sessions], dtype=float)
     value = sums[:, 0].sum() / sums[:, 1].sum()
@@ -75,27 +80,6 @@ def session_bootstrap(per_session: Mapping[str, Sequence[float]], *, n_bootstrap
     draws = sums[rng.integers(0, len(sessions), size=(n_bootstrap, len(sessions)))].sum(axis=1)
     means = draws[:, 0] / draws[:, 1]
     return {"value": float(value), "low": float(np.quantile(means, 0.025)), "high": float(np.quantile(means, 0.975))}
-
-
-def paired_difference(a: Mapping[str, Sequence[bool]], b: Mapping[str, Sequence[bool]], *, n_bootstrap: int = 1000,
-                      seed: int = 0) -> dict[str, float]:
-    """Exact-match difference a - b with a paired session bootstrap 95% interval.
-
-    Args:
-        a, b: Per-session lists of per-step correctness, over the same sessions and steps.
-
-    Raises:
-        ValueError: when the two runs did not score the same sessions and steps.
-    """
-    sessions = sorted(a)
-    if sessions != sorted(b) or any(len(a[s]) != len(b[s]) for s in sessions):
-        raise ValueError("paired_difference needs both runs on the same sessions and steps")
-    hits = np.array([[sum(a[s]), sum(b[s]), len(a[s])] for s in sessions], dtype=float)
-    value = (hits[:, 0].sum() - hits[:, 1].sum()) / hits[:, 2].sum()
-    rng = np.random.default_rng(seed)
-    draws = hits[rng.integers(0, len(sessions), size=(n_bootstrap, len(sessions)))].sum(axis=1)
-    diffs = (draws[:, 0] - draws[:, 1]) / draws[:, 2]
-    return {"value": float(value), "low": float(np.quantile(diffs, 0.025)), "high": float(np.quantile(diffs, 0.975))}
 
 
 def summarise_run(samples: Sequence[Mapping[str, Any]], metrics: Mapping[str, Any], *, n_bootstrap: int,
@@ -111,7 +95,7 @@ def summarise_run(samples: Sequence[Mapping[str, Any]], metrics: Mapping[str, An
         if predicted:
             answers.add(json.dumps({k: predicted.get(k) for k in ("type", "name", "text")}, sort_keys=True))
     return {
-        "exact_match": session_bootstrap(correct, n_bootstrap=n_bootstrap, seed=seed),
+        "exact_match": {k: metrics["headline"]["exact_match"][k] for k in ("value", "low", "high")},
         "reward": session_bootstrap(reward, n_bootstrap=n_bootstrap, seed=seed),
         "distinct_answers": len(answers),
         "by_type": dict(metrics["exact_match_by_action_type"]),
@@ -132,7 +116,7 @@ def gap_closed(value: float, baseline: float, ceiling: float | None) -> float | 
 def main(argv: Sequence[str] | None = None, *, config: Any = None) -> dict[str, Any]:
     """Run the rollouts, print the tables, and return (and with ``--out``, write) the results."""
     import agents
-    from agents.rollout import RolloutConfig, git_commit, make_agent, open_stores, run_rollout
+    from agents.rollout import RolloutConfig, click_type_lookup, git_commit, make_agent, open_stores, run_rollout
     from customer_env.cache import atomic_write_text
     from training.pipeline import PipelineConfig, ensure_checkpoint, pipeline_dir
 
@@ -157,7 +141,7 @@ def main(argv: Sequence[str] | None = None, *, config: Any = None) -> dict[str, 
     ceiling_runs = () if args.no_ceiling else tuple(run for run in CEILING if run[1] in available)
 
     results: dict[str, Any] = {"agents": {}, "paired": [], "ceiling": {}, "wall_s": wall}
-    correct: dict[str, dict[str, list[bool]]] = {}
+    records: dict[str, Any] = {}
     for label, name, persona_mode in (*RUNS, *ceiling_runs):
         run_config = RolloutConfig(**{**rollout.__dict__, "persona_mode": persona_mode})
         kwargs = {"checkpoint": checkpoints[name]} if name in checkpoints else {}
@@ -173,7 +157,7 @@ def main(argv: Sequence[str] | None = None, *, config: Any = None) -> dict[str, 
             results["ceiling"][label] = entry
         else:
             results["agents"][label] = entry
-        correct[label] = _per_session(result.samples)
+        records[label] = result.records()
         del agent
 
     best = max(BASELINES, key=lambda b: results["agents"][b]["exact_match"]["value"])
@@ -182,15 +166,15 @@ def main(argv: Sequence[str] | None = None, *, config: Any = None) -> dict[str, 
     floor = results["agents"][best]["exact_match"]["value"]
     for entry in results["agents"].values():
         entry["gap_closed"] = gap_closed(entry["exact_match"]["value"], floor, oracle)
-    for a, b in COMPARISONS:
-        b_label = best if b == "best baseline" else b
-        diff = paired_difference(correct[a], correct[b_label], n_bootstrap=args.bootstrap)
-        results["paired"].append({"a": a, "b": b_label, "diff": diff["value"], "low": diff["low"],
-                                  "high": diff["high"], **({"role": "best baseline"} if b == "best baseline" else {})})
-    if "oracle" in correct and "oracle_shuffled_persona" in correct:
-        diff = paired_difference(correct["oracle"], correct["oracle_shuffled_persona"], n_bootstrap=args.bootstrap)
-        results["paired"].append({"a": "oracle", "b": "oracle_shuffled_persona", "diff": diff["value"],
-                                  "low": diff["low"], "high": diff["high"]})
+    lookup = click_type_lookup(stores[1], stores[0])
+    pairs = [(a, best if b == "best baseline" else b, b == "best baseline") for a, b in COMPARISONS]
+    if "oracle" in records and "oracle_shuffled_persona" in records:
+        pairs.append(("oracle", "oracle_shuffled_persona", False))
+    for a, b, is_best in pairs:
+        diff = paired_difference(records[a], records[b], lookup, n_bootstrap=args.bootstrap,
+                                 metrics=("exact_match",))["exact_match"]
+        results["paired"].append({"a": a, "b": b, "diff": diff["value"], "low": diff["low"], "high": diff["high"],
+                                  **({"role": "best baseline"} if is_best else {})})
     wall["total"] = round(time.perf_counter() - started, 1)
     results["provenance"] = {
         "checkpoints": checkpoints, "recipe_key": pipeline_dir(config).name, "page_scale": config.page_scale,
@@ -203,13 +187,6 @@ def main(argv: Sequence[str] | None = None, *, config: Any = None) -> dict[str, 
         atomic_write_text(args.out / "evaluation.json", json.dumps(results, indent=2) + "\n")
         print(f"[customer-r1] wrote {args.out / 'evaluation.json'}")
     return results
-
-
-def _per_session(samples: Sequence[Mapping[str, Any]]) -> dict[str, list[bool]]:
-    per_session: dict[str, list[bool]] = {}
-    for sample in samples:
-        per_session.setdefault(sample["session_id"], []).append(bool(sample["correct"]))
-    return per_session
 
 
 def _load_average() -> list[float] | None:

@@ -15,6 +15,7 @@ import sys
 from customer_env.synthetic.calibration import (
     calibration_table,
     format_calibration_table,
+    out_of_tolerance,
 )
 from customer_env.synthetic.generate import generate_store
 
@@ -57,7 +58,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(summary.to_text())
     print()
-    print(format_calibration_table(calibration_table(args.out)))
+    rows = calibration_table(args.out)
+    print(format_calibration_table(rows))
+    misses = out_of_tolerance({row.metric: row.generated for row in rows})
+    print()
+    verdict = "all within tolerance" if not misses else "MISSED: " + "; ".join(misses)
+    print(f"published marginals: {verdict}")
     return 0
 
 

@@ -38,7 +38,7 @@ from customer_env.synthetic.plan import (
 )
 from customer_env.synthetic.rows import filtered_rows, full_rows
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 MANIFEST_NAME = "synthetic_manifest.json"
 #: Action files hold whole sessions, about this many rows of the filtered variant each (full files
 #: hold fewer sessions: a session has about four times as many full rows).

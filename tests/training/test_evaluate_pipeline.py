@@ -9,20 +9,14 @@ import numpy as np
 import pytest
 
 from training import evaluate_pipeline
-from training.evaluate_pipeline import gap_closed, paired_difference, session_bootstrap
+from training.evaluate_pipeline import gap_closed, session_bootstrap
 
 
-def test_session_bootstrap_and_paired_difference():
+def test_session_bootstrap_and_gap_closed():
     per_session = {"a": [1.0, 1.0], "b": [0.0, 0.0, 0.0, 1.0]}
     whole = session_bootstrap(per_session, n_bootstrap=500)
     assert whole["value"] == pytest.approx(3 / 6) and whole["low"] <= whole["value"] <= whole["high"]
     assert session_bootstrap(per_session, n_bootstrap=0) == {"value": 0.5, "low": 0.5, "high": 0.5}
-    a = {"s1": [True, True, False], "s2": [True]}
-    b = {"s1": [False, True, False], "s2": [False]}
-    diff = paired_difference(a, b, n_bootstrap=500)
-    assert diff["value"] == pytest.approx(2 / 4) and diff["low"] > 0  # a is never worse: all draws > 0
-    with pytest.raises(ValueError, match="same sessions and steps"):
-        paired_difference(a, {"s1": [True]})
     assert gap_closed(0.3, 0.2, 0.6) == pytest.approx(0.25)
     assert gap_closed(0.3, 0.2, None) is None and gap_closed(0.3, 0.2, 0.1) is None
 
