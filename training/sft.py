@@ -161,7 +161,10 @@ def main(config: SFTOptions, *, train_data: StepData | None = None, callbacks: S
             seed=config.seed,
         )
     print(f"[sft] data: {format_report(train_data.report)}", flush=True)
-    dataset = train_data.dataset.select_columns(["prompt", "completion"])
+    # Pre-tokenized rows (training.loss_targets: labels on more than the completion) are used as
+    # they are; conversational rows are templated and masked by the trainer (completion only).
+    tokenized = "input_ids" in train_data.dataset.column_names
+    dataset = train_data.dataset.select_columns(["input_ids", "labels"] if tokenized else ["prompt", "completion"])
 
     # 3. Trainer. No max_length cut: every row was measured against the budget above.
     args = SFTConfig(
