@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -48,6 +49,12 @@ KINDS = ("sft", "customer_r1")
 #: Agents generate up to this many tokens; the tiny model's context leaves room for them.
 AGENT_NEW_TOKENS = 256
 PROMPT_TOKENS = 1280
+#: Seconds per unit of work on two free cores (measured on the default recipe, load below 1),
+#: for the estimates printed before each stage: per SFT example, per GRPO completion, per step
+#: scored when choosing GRPO prompts.
+SECONDS_PER_SFT_EXAMPLE = 0.07
+SECONDS_PER_GRPO_COMPLETION = 0.1
+SECONDS_PER_SCORED_PROMPT = 0.03
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,12 @@ class PipelineConfig:
         pretrain_examples: Stage 0 pre-trains the tiny model with a language-model loss on every
             token of this many exported steps (0 or None: no pre-training).
         sft_examples: SFT trains on a seeded sample of this many exported steps (None: all).
-        grpo_examples: GRPO draws its prompts from a seeded sample of this many steps.
+        sft_history_targets: The SFT loss also falls on the past actions each prompt lists
+            (``training.loss_targets``), not only on the completion.
+        grpo_examples: GRPO draws its prompts from this many steps.
+        grpo_candidates: Score this many seeded candidate steps with the SFT model and keep the
+            ``grpo_examples`` most likely to give mixed groups (``training.grpo_prompts``);
+            None: a seeded random sample of ``grpo_examples`` steps.
         pretrain: Overrides of ``training.sft.SFTOptions`` for stage 0.
         sft: Overrides of ``training.sft.SFTOptions``.
         grpo: Overrides of ``training.grpo.GRPOOptions``.
@@ -78,7 +90,9 @@ class PipelineConfig:
     )
     pretrain_examples: int | None = None
     sft_examples: int | None = None
+    sft_history_targets: bool = False
     grpo_examples: int | None = 1000
+    grpo_candidates: int | None = None
     pretrain: dict[str, Any] = field(default_factory=lambda: {
         "num_train_epochs": 1.0, "max_steps": -1, "learning_rate": 3e-3, "lr_scheduler_type": "cosine",
         "warmup_steps": 0.05, "per_device_train_batch_size": 8, "gradient_accumulation_steps": 1,
@@ -170,6 +184,8 @@ def _train(kind: str, config: PipelineConfig, root: Path, runs: dict[str, Path],
                           max_completion_tokens=AGENT_NEW_TOKENS, seed=config.seed, sessions=config.sessions)
     timings["export"] = time.perf_counter() - started
     say(f"[customer-r1] data: {format_report(data.report)}", flush=True)
+    for line in stage_estimates(config, len(data.dataset), with_grpo=kind == "customer_r1"):
+        say(f"[customer-r1] estimate: {line}", flush=True)
     common = dict(page_scale=config.page_scale, max_prompt_tokens=config.max_prompt_tokens, seed=config.seed,
                   save_steps=10**9, save_total_limit=None, bf16=False, lora=False)
 
@@ -186,13 +202,19 @@ def _train(kind: str, config: PipelineConfig, root: Path, runs: dict[str, Path],
 
     def supervised(tmp: Path) -> None:
         options = sft.SFTOptions(model=sft_start, output_dir=str(tmp), **common)
-        sft.main(_override(options, config.sft), train_data=data.sample(config.sft_examples, config.seed))
+        train_data = data.sample(config.sft_examples, config.seed)
+        if config.sft_history_targets:
+            from training.loss_targets import with_history_targets
+
+            train_data = with_history_targets(train_data, tokenizer, progress=progress)
+        sft.main(_override(options, config.sft), train_data=train_data)
 
     _stage("sft", runs["sft"], supervised, timings, say)
     if kind == "customer_r1":
         def reinforce(tmp: Path) -> None:
-            options = grpo.GRPOOptions(sft_checkpoint=str(runs["sft"]), output_dir=str(tmp), **common)
-            grpo.main(_override(options, config.grpo), train_data=data.sample(config.grpo_examples, config.seed + 1))
+            options = _override(grpo.GRPOOptions(sft_checkpoint=str(runs["sft"]), output_dir=str(tmp), **common),
+                                config.grpo)
+            grpo.main(options, train_data=_grpo_prompts(config, data, runs["sft"], options, progress))
 
         _stage("grpo", runs["customer_r1"], reinforce, timings, say)
 
@@ -204,6 +226,56 @@ def _train(kind: str, config: PipelineConfig, root: Path, runs: dict[str, Path],
          "dataset_fingerprint": data.fingerprint, "stage_seconds": stage_seconds}, indent=2, default=str) + "\n")
     say("[customer-r1] stage wall times: " + ", ".join(f"{k} {v:.0f}s" for k, v in stage_seconds.items()), flush=True)
     return runs[kind]
+
+
+def stage_estimates(config: PipelineConfig, rows: int, *, with_grpo: bool = True) -> list[str]:
+    """One line per training stage: its size and its expected wall time on two free cores.
+
+    Example:
+        >>> stage_estimates(PipelineConfig(), 4000)[0].startswith("SFT:")
+        True
+    """
+    lines = []
+    sft = {"num_train_epochs": 1.0, "max_steps": -1, "per_device_train_batch_size": 8,
+           "gradient_accumulation_steps": 1, **config.sft}
+    batch = sft["per_device_train_batch_size"] * sft["gradient_accumulation_steps"]
+    examples = min(rows, config.sft_examples or rows)
+    steps = sft["max_steps"] if sft["max_steps"] and sft["max_steps"] > 0 else math.ceil(
+        examples * sft["num_train_epochs"] / batch)
+    lines.append(f"SFT: {steps} steps of {batch} examples, about {_minutes(steps * batch * SECONDS_PER_SFT_EXAMPLE)}")
+    if with_grpo:
+        if config.grpo_candidates:
+            lines.append(f"GRPO prompt choice: {config.grpo_candidates} steps scored, about "
+                         f"{_minutes(config.grpo_candidates * SECONDS_PER_SCORED_PROMPT)}")
+        grpo = {"max_steps": 60, "per_device_train_batch_size": 32, "gradient_accumulation_steps": 1, **config.grpo}
+        completions = grpo["max_steps"] * grpo["per_device_train_batch_size"] * grpo["gradient_accumulation_steps"]
+        lines.append(f"GRPO: {grpo['max_steps']} steps, {completions} sampled completions, about "
+                     f"{_minutes(completions * SECONDS_PER_GRPO_COMPLETION)}")
+    return lines
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min on two free cores" if seconds >= 90 else f"{seconds:.0f} s on two free cores"
+
+
+def _grpo_prompts(config: PipelineConfig, data: Any, sft_dir: Path, options: Any, progress: bool) -> Any:
+    """GRPO's steps: the most mixed-group-prone of ``grpo_candidates``, or a random sample."""
+    if not config.grpo_candidates:
+        return data.sample(config.grpo_examples, config.seed + 1)
+    from training.config import load_causal_lm, load_tokenizer
+    from training.grpo_prompts import select_mixed_prompts
+
+    model = load_causal_lm(str(sft_dir), bf16=False)
+    tokenizer = load_tokenizer(str(sft_dir), padding_side="right")
+    selected, report = select_mixed_prompts(model, tokenizer, data.sample(config.grpo_candidates, config.seed + 1),
+                                            keep=config.grpo_examples or config.grpo_candidates,
+                                            group_size=options.num_generations, temperature=options.temperature,
+                                            progress=progress)
+    if progress:
+        print(f"[customer-r1] GRPO prompts: kept {report['kept']} of {report['candidates']} candidates; "
+              f"chance of a mixed group {report['mixed_chance_all']:.2f} -> {report['mixed_chance_kept']:.2f}",
+              flush=True)
+    return selected
 
 
 def _stage(name: str, run_dir: Path, train: Any, timings: dict[str, float], say: Any) -> None:
