@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.prompting import PromptingAgent, make_prompting_agent
+from agents.registry import forwards_kwargs
 
 CHECKPOINT_KINDS = ("sft", "customer_r1")
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model")
@@ -101,6 +102,7 @@ def default_checkpoint(kind: str) -> Path:
     return Path(ensure_checkpoint(kind=kind, progress=True))
 
 
+@forwards_kwargs("agents.prompting:make_prompting_agent", fills=("backend", "model", "tokenizer"))
 def make_checkpoint_agent(kind: str, checkpoint: str | os.PathLike[str] | None = None, *,
                           device: str | None = None, dtype: str | None = None, **kwargs: Any) -> PromptingAgent:
     """A :class:`PromptingAgent` on ``checkpoint`` (default: the cached default of ``kind``).
@@ -119,12 +121,14 @@ def make_checkpoint_agent(kind: str, checkpoint: str | os.PathLike[str] | None =
     return make_prompting_agent("transformers", model, tokenizer=tokenizer, **kwargs)
 
 
+@forwards_kwargs(make_checkpoint_agent, fills=("kind", "checkpoint"))
 def make_sft_agent(checkpoint: str | os.PathLike[str] | None = None, *, seed: int = 0,
                    **kwargs: Any) -> PromptingAgent:
     """The ``sft`` agent of the registry (see :func:`make_checkpoint_agent`)."""
     return make_checkpoint_agent("sft", checkpoint, seed=seed, **kwargs)
 
 
+@forwards_kwargs(make_checkpoint_agent, fills=("kind", "checkpoint"))
 def make_customer_r1_agent(checkpoint: str | os.PathLike[str] | None = None, *, seed: int = 0,
                            **kwargs: Any) -> PromptingAgent:
     """The ``customer_r1`` agent of the registry (see :func:`make_checkpoint_agent`)."""

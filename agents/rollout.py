@@ -9,39 +9,55 @@ start of each session when the agent has it. The metrics are :func:`customer_env
 over the samples; predicted click types come from a :class:`~customer_env.metrics.ClickTypeLookup`
 over the gold clicks of the training split and of the evaluated split.
 
-An action whose name is not on the current page is invalid, as the environment scores it: it is
-a format failure in every metric; ``rollout.parse_errors`` counts why answers were invalid.
+The environment parses each answer once; a sample takes the parsed action, rationale, error
+code and grounding from the step's ``info`` (definitions: ``docs/METRICS.md``). An answer that
+does not parse is a format failure in every metric (``rollout.parse_errors`` counts why); a
+well-formed action on an element that is not on the rendered page is scored like any other
+prediction and counted as ungrounded (``rollout.ungrounded_predictions``, the grounding rate).
+
+With ``out_dir`` the run is written as it goes (``agents.run_files``): ``run.json`` first, each
+sample appended and flushed as soon as it is scored, ``results.json`` (with the samples' hash)
+at the end. ``resume=True`` continues an interrupted run from its directory: the environment
+replays the recorded steps with their recorded completions (checking that each replays to the
+very line recorded), the agent is asked only for the steps not yet recorded, in the same batches
+as an uninterrupted run, so the samples and metrics end identical. ``config.shard`` plays one
+shard of the selected sessions (``agents.sharding``; ``agents.merge`` joins the shards).
 
 Example:
     >>> import agents
     >>> result = run_rollout(agents.make("random"), RolloutConfig(sessions=2))  # doctest: +SKIP
     >>> result.metrics["headline"]["exact_match"]["value"]  # doctest: +SKIP
     >>> write_rollout(result, "runs/random")  # doctest: +SKIP
+    >>> run_rollout(agents.make("random"), RolloutConfig(sessions=2), out_dir="runs/random", resume=True)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import logging
 import subprocess
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field, fields
 from importlib import metadata
 from itertools import chain
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from agents.base import Agent, act_many, describe_agent, reset_agent
-from customer_env.actions import parse_completion
-from customer_env.cache import atomic_write_text
+from agents.base import Agent, act_many, describe_agent, observe_agent, reset_agent
+from agents.run_files import RESULTS_FILE, SAMPLES_FILE  # noqa: F401 - re-exported (the viewer's names)
+from agents.run_files import (RecordedSample, RunFileError, RunManifest, RunWriter, agent_identity, prompt_sha256,
+                              json_text, sample_line, write_run_files)
+from agents.sharding import Shard
+from customer_env.data.decode import parse_timestamp, user_id_from_session_id
 from customer_env.metrics import ClickTypeLookup, StepRecord, evaluate
+from customer_env.records import session_outcome
 
 logger = logging.getLogger(__name__)
 
-SAMPLES_FILE = "samples.jsonl"
-RESULTS_FILE = "results.json"
 PACKAGES = ("customer-r1", "torch", "transformers", "trl", "peft", "gymnasium", "numpy", "openai")
 
 
@@ -64,6 +80,9 @@ class RolloutConfig:
         batch_size: Sessions advanced in lockstep for agents with ``act_batch``.
         n_bootstrap: Bootstrap resamples of the confidence intervals (0: none).
         reward: The environment's reward preset.
+        shard: Play only this shard of the selected sessions (None: all of them).
+        log_prompts: Log each step's observation in its sample (``observation``); every sample
+            carries ``prompt_sha256`` either way.
     """
 
     split: str = "test"
@@ -78,15 +97,42 @@ class RolloutConfig:
     batch_size: int = 8
     n_bootstrap: int = 1000
     reward: str = "customer_r1"
+    shard: Shard | None = None
+    log_prompts: bool = False
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "RolloutConfig":
+        """The config that ``asdict`` turned into ``data`` (as recorded in ``run.json``).
+
+        Raises:
+            ValueError: naming a key that is no field of the config.
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown rollout config field(s) {unknown}")
+        values = dict(data)
+        values["shard"] = Shard.from_dict(values.get("shard"))
+        return cls(**values)
 
 
 @dataclass
 class RolloutResult:
-    """What :func:`run_rollout` returns: the samples, the metrics and everything to reproduce them."""
+    """What :func:`run_rollout` returns: the samples, the metrics and everything to reproduce them.
+
+    Attributes:
+        samples: In the run's order (session order of the selection, then step).
+        metrics: :func:`customer_env.metrics.evaluate` of the samples.
+        info: Provenance and bookkeeping, as written to ``results.json``.
+        manifest: The run's identity (``run.json``).
+        files: The samples and results files, when the run was written as it went.
+    """
 
     samples: list[dict[str, Any]]
     metrics: dict[str, Any]
     info: dict[str, Any] = field(default_factory=dict)
+    manifest: RunManifest | None = None
+    files: tuple[Path, Path] | None = None
 
     def records(self) -> list[StepRecord]:
         return [StepRecord.from_sample(s) for s in self.samples]
@@ -152,7 +198,10 @@ def make_env(config: RolloutConfig, store: Any, sessions: Any, *, tokenizer: Any
 
 
 def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any = None, train_store: Any = None,
-                progress: bool = True, on_step: Callable[[dict[str, Any]], None] | None = None) -> RolloutResult:
+                progress: bool = True, on_step: Callable[[dict[str, Any]], None] | None = None,
+                out_dir: str | Path | None = None, resume: bool = False, overwrite: bool = False,
+                agent_name: str | None = None, extra_info: Mapping[str, Any] | None = None,
+                desc: str = "rollout") -> RolloutResult:
     """Replay the configured sessions with ``agent`` and score every step.
 
     Args:
@@ -160,7 +209,18 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
         config: What to replay (default :class:`RolloutConfig`).
         store, train_store: Already opened stores (default: opened from ``config``).
         progress: Show a tqdm bar over steps.
-        on_step: Called with each sample as soon as it is scored (e.g. to print it).
+        on_step: Called with each sample as soon as it is scored (e.g. to print it); not for
+            the steps a resume replays from the samples file.
+        out_dir: Write the run there as it goes (see the module docstring); None: in memory only.
+        resume: Continue the run recorded in ``out_dir`` (refused when its ``run.json`` differs).
+        overwrite: Replace a run recorded in ``out_dir`` (without it, or ``resume``, an existing
+            run there is refused).
+        agent_name: The registered name the agent was made from (recorded, and part of the identity).
+        extra_info: More entries for ``info`` (and ``results.json``), e.g. a comparison's label.
+        desc: The progress bar's label (compare labels each bar with its run).
+
+    Raises:
+        agents.run_files.RunFileError: ``out_dir`` cannot be used as asked (one line, file named).
     """
     from tqdm.auto import tqdm
 
@@ -177,10 +237,21 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
         logger.warning("prompt budget set to %d tokens: the agent's model context minus its max_new_tokens "
                        "(requested: %s)", room, capped_from if capped_from is not None else "the default")
     first = make_env(config, store, config.sessions, tokenizer=tokenizer, max_prompt_tokens=budget)
-    session_ids = list(first.unwrapped.session_ids)
+    selected = list(first.unwrapped.session_ids)
+    session_ids = config.shard.select(selected) if config.shard is not None else selected
     lanes = max(1, min(config.batch_size, len(session_ids))) if callable(getattr(agent, "act_batch", None)) else 1
-    envs = [first] + [make_env(config, store, session_ids, tokenizer=tokenizer, max_prompt_tokens=budget)
+    envs = [first] + [make_env(config, store, selected, tokenizer=tokenizer, max_prompt_tokens=budget)
                       for _ in range(lanes - 1)]
+    manifest = RunManifest(
+        config=json.loads(json.dumps(asdict(config), default=str)),
+        agent=agent_identity(describe_agent(agent)), agent_name=agent_name,
+        dataset={"fingerprint": store.fingerprint, "train_fingerprint": train_store.fingerprint,
+                 "description": store.description, "split": store.split, "variant": store.variant},
+        env={"max_prompt_tokens": first.unwrapped.max_prompt_tokens,
+             "tokenizer": getattr(tokenizer, "name_or_path", None) if tokenizer is not None else None},
+        selected=selected, sessions=session_ids, shard=asdict(config.shard) if config.shard is not None else None,
+        label=(extra_info or {}).get("label"))
+    writer = RunWriter(out_dir, manifest, resume=resume, overwrite=overwrite) if out_dir is not None else None
     total = sum(len(store.session(sid)) for sid in session_ids)
     samples: list[dict[str, Any]] = []
     parse_errors: Counter = Counter()
@@ -188,37 +259,62 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
     pending = list(reversed(session_ids))
     active: list[list[Any]] = []  # [env, observation, info]
     free = list(reversed(envs))
-    with tqdm(total=total, desc="rollout", unit="step", disable=not progress) as bar:
+    with writer or nullcontext(), tqdm(total=total, desc=desc, unit="step", disable=not progress) as bar:
+        recorded = writer.state.recorded if writer is not None else []
+        for note in writer.state.notes if writer is not None else []:
+            logger.warning("%s", note)
         while pending or active:
             while pending and free:
                 env = free.pop()
                 observation, info = env.reset(seed=config.seed, options={"session_id": pending.pop()})
                 reset_agent(agent, info)
                 active.append([env, observation, info])
-            texts = act_many(agent, [lane[1] for lane in active])
+            # A resume replays recorded steps with their recorded completions; a batch the file
+            # only partly holds is asked of the agent whole, so every batch is the one an
+            # uninterrupted run asks (a seeded sampler's outputs depend on its batch).
+            known = [_recorded_completion(r, writer.samples_path)
+                     for r in recorded[len(samples):len(samples) + len(active)]]
+            texts = known if len(known) == len(active) else \
+                known + act_many(agent, [lane[1] for lane in active])[len(known):]
             still = []
             for lane, text in zip(active, texts):
                 env, observation, before = lane
                 next_observation, _, terminated, truncated, info = env.step(text)
+                new = len(samples) >= len(recorded)
+                if new:  # the agent's own answer (a replayed one was not asked of it)
+                    observe_agent(agent, info)
                 sample = _sample(store, observation, before, info, text)
-                parse_errors[(sample["parse_error"] or "ok").split(":", 1)[0]] += 1
+                sample["prompt_sha256"] = prompt_sha256(observation)
+                if config.log_prompts:
+                    sample["observation"] = dict(observation)
+                parse_errors[info.get("parse_error_code") or "ok"] += 1
+                if not new:
+                    _check_replay(recorded[len(samples)], sample, writer.samples_path)
+                elif writer is not None:
+                    writer.append(sample)
                 samples.append(sample)
                 bar.update(1)
-                if on_step is not None:
+                if on_step is not None and new:
                     on_step(sample)
                 if terminated or truncated:
                     free.append(env)
+                    if writer is not None:
+                        writer.end_session()
                 else:
                     still.append([env, next_observation, info])
             active = still
     for env in envs:
         env.close()
+    if len(samples) < len(recorded):
+        raise RunFileError(f"resume refused: {writer.samples_path} holds {len(recorded)} samples, "
+                           f"but this run has only {len(samples)} steps")
     order = {sid: i for i, sid in enumerate(session_ids)}
     samples.sort(key=lambda s: (order[s["session_id"]], s["step_index"]))
     lookup = click_type_lookup(train_store, store)
     records = [StepRecord.from_sample(s) for s in samples]
     metrics = evaluate(records, lookup, n_bootstrap=config.n_bootstrap, seed=config.seed)
     info = {
+        **({"agent_name": agent_name} if agent_name is not None else {}),
         "agent": describe_agent(agent), "config": asdict(config), "seed": config.seed,
         "env": {"max_prompt_tokens": first.unwrapped.max_prompt_tokens,
                 "max_prompt_tokens_capped_from": capped_from,
@@ -228,35 +324,67 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
                     "fingerprint": store.fingerprint, "train_fingerprint": train_store.fingerprint},
         "rollout": {"steps": len(samples), "wall_s": round(time.perf_counter() - started, 3),
                     "parse_errors": dict(parse_errors),
+                    "ungrounded_predictions": sum(1 for s in samples if s["parse_ok"] and not s["grounded"]),
                     # fits: within budget with every element of the current page kept.
                     "prompts_not_fitting": sum(1 for s in samples if not s["fits"]),
                     "prompts_over_budget": sum(1 for s in samples if not s["within_budget"]),
                     "steps_with_page_elements_dropped": sum(1 for s in samples if s["page_elements_dropped"]),
                     "steps_with_gold_target_not_in_prompt": sum(1 for s in samples if not s["gold_in_prompt"])},
         "git_commit": git_commit(), "packages": package_versions(),
+        "run": {"shard": str(config.shard) if config.shard is not None else None,
+                "selected_sessions": len(selected), "sessions": len(session_ids),
+                "fingerprints": manifest.fingerprints(),
+                "resume": writer.state.as_dict() if writer is not None else None},
+        **dict(extra_info or {}),
     }
-    return RolloutResult(samples, metrics, info)
+    result = RolloutResult(samples, metrics, info, manifest)
+    if writer is not None:
+        result.files = writer.finish(results_payload(result))
+    return result
+
+
+def _recorded_completion(recorded: RecordedSample, path: Path) -> str:
+    completion = recorded.sample.get("completion")
+    if not isinstance(completion, str):
+        raise RunFileError(f"resume refused: {path}:{recorded.line} has no string 'completion' to replay")
+    return completion
+
+
+def _check_replay(recorded: RecordedSample, sample: Mapping[str, Any], path: Path) -> None:
+    """Refuse a resume whose replay of a recorded step does not give the very line recorded."""
+    if sample_line(sample) == recorded.text:
+        return
+    where = f"{path}:{recorded.line}"
+    if recorded.key != (sample["session_id"], sample["step_index"]):
+        raise RunFileError(f"resume refused: {where} records session {recorded.key[0]!r} step {recorded.key[1]}, "
+                           f"but this run plays session {sample['session_id']!r} step {sample['step_index']} there")
+    fields_differing = sorted(k for k in set(sample) | set(recorded.sample)
+                              if json.dumps(sample.get(k), default=str) != json.dumps(recorded.sample.get(k), default=str))
+    raise RunFileError(f"resume refused: {where} (session {recorded.key[0]!r} step {recorded.key[1]}) does not "
+                       f"replay to the line recorded (fields {', '.join(fields_differing) or 'formatting'}): it was "
+                       "written by another version of the code or the data")
 
 
 def _sample(store: Any, observation: Mapping[str, str], before: Mapping[str, Any], info: Mapping[str, Any],
             text: str) -> dict[str, Any]:
+    """One sample from the step's ``info``: the environment has parsed and scored the answer."""
     session = store.session(info["session_id"])
     index = info["scored_step_index"]
-    names = [n for n in observation.get("actionable_names", "").splitlines() if n]
-    parsed = parse_completion(text, valid_names=names or None)
     truncation = before.get("truncation") or {}
     return {
         "session_id": info["session_id"], "step_index": index, "user_id": session.user_id,
         "persona_user_id": before.get("persona_user_id"), "persona_mode": before.get("persona_mode"),
-        "completion": text, "predicted": info["agent_action"], "predicted_rationale": parsed.rationale,
+        "completion": text, "predicted": info["agent_action"], "predicted_rationale": info.get("agent_rationale"),
         "parse_ok": info["parse_ok"], "parse_error": None if info["parse_ok"] else info["parse_error"],
+        "grounded": bool(info.get("grounded")), "rationale_error": info.get("rationale_error"),
         "gold": info["gold_action"], "reward": info["reward"], "reward_components": info["reward_components"],
         "correct": info["correct"], "human_rationale": session.steps[index].rationale,
         "session_length": len(session), "session_purchased": session.purchased,
+        "session_outcome": session_outcome(session.steps[-1].action),
         "prompt_tokens": before.get("prompt_tokens"), "fits": bool(before.get("fits", True)),
         "within_budget": bool(truncation.get("within_budget", True)),
         "page_elements_dropped": int(truncation.get("page_elements_dropped", 0)),
-        # format.md section 6: a gold element cut from the prompt's page makes the step unanswerable.
+        # docs/METRICS.md (pitfalls): a gold element cut from the prompt's page makes the step unanswerable.
         "gold_in_prompt": _shown(info["gold_action"].get("name"), observation.get("page", "")),
     }
 
@@ -266,24 +394,49 @@ def _shown(name: str | None, page_text: str) -> bool:
     return name is None or f'name="{name}"' in page_text or f'name="{html.escape(name)}"' in page_text
 
 
+def results_payload(result: RolloutResult) -> dict[str, Any]:
+    """What ``results.json`` holds besides the samples file's name and hash."""
+    return {**result.info, "metrics": result.metrics, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
 def write_rollout(result: RolloutResult, out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``samples.jsonl`` and ``results.json`` into ``out_dir``, each atomically."""
-    out = Path(out_dir)
-    samples_path, results_path = out / SAMPLES_FILE, out / RESULTS_FILE
-    atomic_write_text(samples_path, "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in result.samples))
-    payload = {**result.info, "metrics": result.metrics, "samples_file": SAMPLES_FILE,
-               "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    atomic_write_text(results_path, json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
-    return samples_path, results_path
+    """Write a finished in-memory run into ``out_dir``: ``run.json`` (when known), ``samples.jsonl``
+    and ``results.json`` with the samples' hash, each atomically. A run made with ``out_dir`` is
+    already written."""
+    return write_run_files(out_dir, result.samples, results_payload(result), result.manifest)
+
+
+def session_label(session_id: str) -> str:
+    """A short label that tells sessions apart in printed lines.
+
+    An OPeRA id ``{user_id}_{start_iso}_{end_iso}`` becomes the user id's first 8 characters and
+    the start time to the second (one shopper does not start two sessions in the same second);
+    its first 24 characters, printed before, are the same for every session of one user. Another
+    id of up to 24 characters stays whole; a longer one keeps 15 characters and a hash of all of it.
+
+    Example:
+        >>> session_label("324934a2-5d58-49d9-bae8-545fba660731_2025-04-14T21:52:46.756000Z_"
+        ...               "2025-04-14T21:55:50.785000Z")
+        '324934a2 2025-04-14 21:52:46'
+    """
+    user_id = user_id_from_session_id(session_id)
+    if user_id is not None:
+        start = parse_timestamp(session_id[len(user_id) + 1:].rsplit("_", 1)[0])
+        return f"{user_id[:8]} {start:%Y-%m-%d %H:%M:%S}"
+    if len(session_id) <= 24:
+        return session_id
+    return f"{session_id[:15]}~{hashlib.blake2b(session_id.encode(), digest_size=4).hexdigest()}"
 
 
 def step_line(sample: Mapping[str, Any]) -> str:
-    """One printable line: the human's action, the agent's, and the reward."""
+    """One printable line: the session's label, the human's action, the agent's (marked when not on
+    the page), and the reward."""
     gold = {k: v for k, v in sample["gold"].items() if v is not None}
-    agent = json.dumps(sample["predicted"], ensure_ascii=False) if sample["predicted"] else \
-        f"(invalid: {sample['parse_error']})"
+    agent = json_text(sample["predicted"]) if sample["predicted"] else f"(invalid: {sample['parse_error']})"
+    if sample["predicted"] and sample.get("grounded") is False:
+        agent += " (not on the page)"
     mark = "correct" if sample["correct"] else "wrong"
-    return (f"{sample['session_id'][:24]} #{sample['step_index']:<3} human {json.dumps(gold, ensure_ascii=False)}"
+    return (f"{session_label(sample['session_id'])} #{sample['step_index']:<3} human {json_text(gold)}"
             f" | agent {agent} | reward {sample['reward']:g} {mark}")
 
 

@@ -1,8 +1,16 @@
-"""Compare agents on the same OPeRA sessions: a Markdown table and a distribution plot.
+"""Compare agents on the same OPeRA sessions: tables with intervals and paired differences, and plots.
 
 Example:
-    python examples/compare.py --agents random,frequency,persona_frequency
+    python examples/compare.py --agents random,frequency,persona_frequency --baseline frequency
+    python examples/compare.py --agents frequency --agent customer_r1:checkpoint=runs/x \\
+        --agent customer_r1:checkpoint=runs/y,label=r1_y --baseline frequency --page-scale 0.1
+    python examples/compare.py --agent prompting:backend=openai,model=m,base_url=http://127.0.0.1:8000/v1
     python examples/compare.py --agents frequency,persona_frequency --ablations --sessions 20 --out runs/cmp
+    python examples/compare.py --agents random,frequency --out runs/cmp --resume    # continue an interrupted one
+    python examples/compare.py --agents random,frequency --shard 2/2 --out runs/cmp2  # python -m agents.merge
+
+Agents are checked before any run: an unknown agent, an unknown option or a value of the wrong
+type is one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -12,13 +20,21 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from agents.compare import compare
+from agents.agent_spec import AgentSpecError, split_names
+from agents.compare import EXACT_MATCH_PLOT, TABLE_FILE, compare, plan_runs
 from agents.rollout import RolloutConfig
+from agents.run_files import RunFileError
+from agents.run_options import add_run_arguments, check_run_arguments
+from agents.sharding import ShardError
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--agents", required=True, help="comma-separated agent names")
+    p.add_argument("--agents", default="", help="comma-separated agent names")
+    p.add_argument("--agent", action="append", default=[], metavar="NAME:KEY=VALUE,...",
+                   help="one agent with its options, e.g. customer_r1:checkpoint=runs/x or "
+                        "prompting:backend=openai,model=m,base_url=URL; label=NAME names the run (repeatable)")
+    p.add_argument("--baseline", metavar="NAME", help="a run label or agent name: paired differences against it")
     p.add_argument("--ablations", action="store_true", help="also run persona modes none and shuffled")
     p.add_argument("--sessions", type=int, help="how many sessions (default: all of the split)")
     p.add_argument("--split", default="test", choices=("train", "test"))
@@ -28,14 +44,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (0: none)")
     p.add_argument("--out", type=Path, default=Path("runs/compare"), help="output directory")
-    args = p.parse_args(argv)
-    names = [n.strip() for n in args.agents.split(",") if n.strip()]
+    add_run_arguments(p)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_run_arguments(parser, args, comparison=True)
+    agents = [*split_names(args.agents), *args.agent]
+    if not agents:
+        parser.error("give agents with --agents a,b,c and/or --agent NAME:KEY=VALUE,...")
+    try:  # every agent, option and the baseline, before the first rollout
+        plan_runs(agents, ablations=args.ablations, baseline=args.baseline)
+    except AgentSpecError as exc:
+        print(f"compare.py: error: {exc}", file=sys.stderr)
+        return 2
     config = RolloutConfig(split=args.split, source=args.source, page_scale=args.page_scale,
                            sessions=args.sessions, seed=args.seed,
-                           n_bootstrap=args.bootstrap)
-    result = compare(names, config, ablations=args.ablations, out_dir=args.out)
+                           n_bootstrap=args.bootstrap, shard=args.shard, log_prompts=args.log_prompts)
+    try:
+        result = compare(agents, config, ablations=args.ablations, out_dir=args.out, baseline=args.baseline,
+                         resume=args.resume, overwrite=args.overwrite, request_cache=args.cache)
+    except (RunFileError, ShardError) as exc:
+        print(f"compare.py: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"compare.py: interrupted; finished runs and scored steps are in {args.out}; the same command "
+              "with --resume continues", file=sys.stderr)
+        return 130
     print(result.table)
-    print(f"\nwrote {args.out / 'comparison.md'} and {result.plot}")
+    print(f"\nwrote {args.out / TABLE_FILE}, {result.plot} and {args.out / EXACT_MATCH_PLOT}")
     return 0
 
 

@@ -4,12 +4,16 @@ Example:
     python examples/rollout.py --agent frequency --sessions 10 --out runs/frequency
     python examples/rollout.py --agent prompting --model path/to/model --split test --quiet
     python examples/rollout.py --agent customer_r1            # trains the tiny default on first use
+    python examples/rollout.py --agent frequency --out runs/f --resume      # continue an interrupted run
+    python examples/rollout.py --agent frequency --shard 1/4 --out runs/f1  # one of 4 shards (agents.merge)
+
+With ``--out`` the samples are written as each step is scored; an interrupted run continues
+with the same command and ``--resume``, and ends with the results of an uninterrupted one.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -17,21 +21,22 @@ from typing import Any, Sequence
 from tqdm.auto import tqdm
 
 import agents
+from agents.agent_spec import AgentSpecError, check_options
 from agents.report import metrics_table
-from agents.rollout import RolloutConfig, make_agent, open_stores, run_rollout, step_line, write_rollout
+from agents.rollout import RolloutConfig, make_agent, open_stores, run_rollout, step_line
+from agents.run_files import RunFileError
+from agents.run_options import add_run_arguments, attach_cache, check_run_arguments, report_run
+from agents.sharding import ShardError
 
 
 def parse_agent_args(pairs: Sequence[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs; values are JSON when they parse (numbers, true, lists), else strings."""
+    """``KEY=VALUE`` pairs, values as text (``agents.agent_spec.check_options`` types them)."""
     kwargs: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise SystemExit(f"--agent-arg expects KEY=VALUE, got {pair!r}")
-        try:
-            kwargs[key] = json.loads(value)
-        except json.JSONDecodeError:
-            kwargs[key] = value
+        kwargs[key] = value
     return kwargs
 
 
@@ -56,11 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8, help="sessions advanced together")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (0: none)")
     p.add_argument("--quiet", action="store_true", help="do not print every step")
+    add_run_arguments(p)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_run_arguments(parser, args)
     if (args.agent in ("sft", "customer_r1") and not args.checkpoint and args.page_scale is None
             and args.source in (None, "embedded")):
         # The default checkpoint is the CPU pipeline's tiny model: evaluate it on the pages it was
@@ -74,21 +82,35 @@ def main(argv: Sequence[str] | None = None) -> int:
                            sessions=args.sessions, persona=args.persona,
                            persona_mode=args.persona_mode, on_mismatch=args.on_mismatch,
                            max_prompt_tokens=args.max_prompt_tokens, seed=args.seed,
-                           batch_size=args.batch_size, n_bootstrap=args.bootstrap)
+                           batch_size=args.batch_size, n_bootstrap=args.bootstrap, shard=args.shard,
+                           log_prompts=args.log_prompts)
     kwargs = parse_agent_args(args.agent_arg)
     if args.checkpoint:
         kwargs["checkpoint"] = args.checkpoint
     if args.model:
         kwargs["model"] = args.model
+    try:  # the agent's options, typed and checked against its factory before anything loads
+        kwargs = check_options(args.agent, kwargs)
+    except AgentSpecError as exc:
+        print(f"rollout.py: error: {exc}", file=sys.stderr)
+        return 2
     store, train_store = open_stores(config)
     agent = make_agent(args.agent, config, train_store=train_store, **kwargs)
-    result = run_rollout(agent, config, store=store, train_store=train_store,
-                         on_step=None if args.quiet else lambda s: tqdm.write(step_line(s)))
-    result.info["agent_name"] = args.agent
+    attach_cache(agent, args.cache, args.agent)
+    try:
+        result = run_rollout(agent, config, store=store, train_store=train_store,
+                             on_step=None if args.quiet else lambda s: tqdm.write(step_line(s)), desc=args.agent,
+                             out_dir=args.out, resume=args.resume, overwrite=args.overwrite, agent_name=args.agent)
+    except (RunFileError, ShardError) as exc:
+        print(f"rollout.py: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        if args.out:
+            print(f"rollout.py: interrupted; the scored steps are in {args.out}; the same command with --resume "
+                  "continues", file=sys.stderr)
+        return 130
     print(metrics_table(result.metrics))
-    if args.out:
-        for path in write_rollout(result, args.out):
-            print(f"wrote {path}")
+    report_run(result)
     return 0
 
 

@@ -14,6 +14,7 @@ from typing import Sequence
 
 from agents.predictions import score_predictions
 from agents.report import metrics_table
+from agents.run_files import RunFileError
 from customer_env.cache import atomic_write_text
 
 SHOWN = 10  # problems listed by name; all are counted
@@ -26,14 +27,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--source", help="embedded (default), hub, or a local copy of the dataset")
     p.add_argument("--only-predicted-sessions", action="store_true",
                    help="score only sessions with at least one prediction (else missing steps count as failures)")
-    p.add_argument("--no-check-names", action="store_true", help="accept names that are not on the page")
+    p.add_argument("--no-check-names", action="store_true",
+                   help="do not read pages: grounding (names on the page) is not measured; no other number changes")
     p.add_argument("--bootstrap", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="write the metrics and the bookkeeping to this JSON file")
     args = p.parse_args(argv)
-    report = score_predictions(args.predictions, split=args.split, source=args.source,
-                               only_predicted_sessions=args.only_predicted_sessions,
-                               check_names=not args.no_check_names, n_bootstrap=args.bootstrap, seed=args.seed)
+    try:
+        report = score_predictions(args.predictions, split=args.split, source=args.source,
+                                   only_predicted_sessions=args.only_predicted_sessions,
+                                   check_names=not args.no_check_names, n_bootstrap=args.bootstrap, seed=args.seed)
+    except RunFileError as exc:
+        print(f"score_predictions: error: {exc}", file=sys.stderr)
+        return 2
     problems = [
         [f"malformed line {n}: {reason}" for n, reason in report.malformed],
         [f"duplicate line {n}: {sid} step {i} (the first one is scored)" for n, (sid, i) in report.duplicates],
@@ -41,13 +47,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         [f"extra: {sid} step {i} (not a step of the split; ignored)" for sid, i in report.extra],
     ]
     for lines in problems:
-        print("\n".join(lines[:SHOWN]) + (f"\n... and {len(lines) - SHOWN} more" if len(lines) > SHOWN else ""),
-              end="\n" if lines else "")
+        text = "\n".join(lines[:SHOWN]) + (f"\n... and {len(lines) - SHOWN} more" if len(lines) > SHOWN else "")
+        # Ids come from the file: print them even when they hold characters the terminal cannot show.
+        print(text.encode("utf-8", "backslashreplace").decode("utf-8"), end="\n" if lines else "")
     print("counts: " + ", ".join(f"{k} {v}" for k, v in report.counts.items()))
+    print(report.summary())
     print(metrics_table(report.metrics))
     if args.out:
-        payload = {"predictions": str(args.predictions), "counts": report.counts, "metrics": report.metrics,
-                   "malformed": report.malformed, "missing": report.missing, "extra": report.extra}
+        payload = {"predictions": str(args.predictions), "counts": report.counts, "summary": report.summary(),
+                   "metrics": report.metrics, "malformed": report.malformed, "missing": report.missing,
+                   "extra": report.extra}
         atomic_write_text(args.out, json.dumps(payload, indent=2) + "\n")
         print(f"wrote {args.out}")
     return 0
