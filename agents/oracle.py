@@ -15,8 +15,9 @@ profile (the same derangement of users as the environment's ``persona_mode="shuf
 gap between the two is what knowing the persona is worth at best.
 
 The agent knows its session from ``reset(info)`` (``session_id``, ``step_index``) and counts
-steps from there; each observation's URL is checked against the replayed step, so an agent that
-lost count fails loudly. It keeps per-session state, so it has no ``act_batch`` (rollout plays
+steps from there (following the step info's ``scored_step_index`` where ``observe`` gets it);
+each observation's URL is checked against the replayed step, so an agent that lost count fails
+loudly. It keeps per-session state, so it has no ``act_batch`` (rollout plays
 one session at a time). It refuses what it cannot replay with a one-line error: the hub's real
 OPeRA, a directory that is not a generated store, another generator version, the full variant,
 a session the generator did not write.
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from agents.base import Observation
+from agents.registry import forwards_kwargs
 from customer_env.actions import format_completion
 from customer_env.synthetic.fork import METHODS, GenerationInputs, GeneratorFork
 from customer_env.synthetic.rows import page_url
@@ -151,6 +153,12 @@ class OracleAgent:
                      f"({law.method} over {law.paths} continuations).")
         return format_completion(action, rationale)
 
+    def observe(self, info: Mapping[str, Any]) -> None:
+        """After each step: follow the environment's count (the step it scored) where it gives one."""
+        scored = info.get("scored_step_index")
+        if self._session is not None and isinstance(scored, int) and info.get("session_id") in (None, self._session):
+            self._step = scored + 1
+
     def describe(self) -> dict[str, Any]:
         return {"class": type(self).__name__, "hidden_state": ORACLE_NOTE, "method": self.method,
                 "samples": self.samples if self.method == "sample" else None, "seed": self.seed,
@@ -159,6 +167,7 @@ class OracleAgent:
                 "generation": dict(vars(self.inputs))}
 
 
+@forwards_kwargs(OracleAgent, fills=("shuffled_persona",))
 def make_shuffled_persona_oracle(
     store: Any = None, source: Any = None, seed: int = 0, **kwargs: Any
 ) -> OracleAgent:

@@ -95,6 +95,13 @@ def test_reset_and_act_misuse_fails_loudly(small_store_dir, test_store):
     oracle.reset({"session_id": sid, "step_index": 0})
     answer = json.loads(oracle.act({"url": test_store.session(sid).steps[0].url}))
     assert answer["rationale"].startswith("Oracle (uses the generator's hidden session state")
+    steps = test_store.session(sid).steps
+    if len(steps) > 3:  # the environment's count wins over the agent's own
+        oracle.observe({"session_id": sid, "scored_step_index": 2})
+        json.loads(oracle.act({"url": steps[3].url}))
+        with pytest.raises(RuntimeError, match="after its last one"):
+            oracle.observe({"session_id": sid, "scored_step_index": len(steps) - 1})
+            oracle.act({"url": steps[-1].url})
 
 
 def test_sampled_oracle_is_seeded(small_store_dir, test_store):

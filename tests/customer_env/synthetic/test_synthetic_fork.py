@@ -103,6 +103,7 @@ def test_results_are_deterministic(fork):
     assert a == fork.next_action(sid, 2, method="sample", samples=50, seed=4)
 
 
+@pytest.mark.slow
 def test_another_persona_changes_the_law_but_not_the_state_before_the_fork(fork):
     own = {sid: fork.planned(sid).user.user_id for sid in fork.session_ids}
     users = sorted(fork.profiles)
