@@ -44,15 +44,22 @@ from customer_env.synthetic.rows import page_url
 ORACLE_NOTE = "uses the generator's hidden session state, which no agent observes"
 
 
+def _from_manifest(root: Path) -> GenerationInputs:
+    try:
+        return GenerationInputs.from_store(root)
+    except ValueError as error:
+        raise ValueError(f"oracle: {error}") from None
+
+
 def _generation_inputs(store: Any, source: Any, store_dir: Any) -> GenerationInputs:
     """What the evaluated store was generated from, or a one-line ValueError."""
     if store_dir is not None:
-        return GenerationInputs.from_store(Path(store_dir))
+        return _from_manifest(Path(store_dir))
     if source == "hub":
         raise ValueError("oracle: source='hub' is the real OPeRA, which has no generator to fork; the oracle "
                          "replays stores written by customer_env.synthetic (the embedded store or a generated one)")
     if source not in (None, "embedded"):
-        return GenerationInputs.from_store(Path(source))
+        return _from_manifest(Path(source))
     from customer_env.data.embedded import DEFAULT_SESSIONS, DEFAULT_USERS
 
     # Every embedded store (any page scale) is generated from these; pages do not change sessions.
