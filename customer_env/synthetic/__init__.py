@@ -16,6 +16,8 @@ This is what the project runs on when the real OPeRA is unavailable. Every modul
 * ``plan`` (sessions, ids, times, split), ``rows`` + ``writer`` (the parquet encoding),
   ``generate`` (:func:`generate_store`), ``calibration`` (generated vs published marginals),
   ``__main__`` (the command line).
+* ``fork``: replays a generated session's walk to a step from its manifest and gives the law of
+  the next action (:class:`GeneratorFork`; the oracle agents' ceiling).
 
 Example:
     >>> from customer_env.synthetic import generate_store, calibration_table   # doctest: +SKIP
@@ -30,6 +32,12 @@ from customer_env.synthetic.calibration import (
     calibration_table,
     format_calibration_table,
 )
+from customer_env.synthetic.fork import (
+    GenerationInputs,
+    GeneratorFork,
+    HiddenState,
+    NextActionDistribution,
+)
 from customer_env.synthetic.generate import (
     GENERATOR_VERSION,
     MANIFEST_NAME,
@@ -41,7 +49,11 @@ __all__ = [
     "GENERATOR_VERSION",
     "MANIFEST_NAME",
     "CalibrationRow",
+    "GenerationInputs",
     "GenerationSummary",
+    "GeneratorFork",
+    "HiddenState",
+    "NextActionDistribution",
     "calibration_table",
     "format_calibration_table",
     "generate_store",

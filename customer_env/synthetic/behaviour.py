@@ -7,7 +7,8 @@ on the session so far, and on what the page offers. The rules, in the order a se
 
 * **Intent.** The session shops for one product type, from the persona's favourite categories
   85% of the time. It starts on the home page (most often), on a results page left from earlier,
-  on a product page opened from a link, or by checking the cart (if it holds items).
+  on a product page opened from a link, or by checking the cart (if it holds items). These are
+  decided when the visit opens, with whether it buys and its engagement (below).
 * **Search.** Click ``nav_bar.search_input`` (usually), ``input`` the query, then click
   ``nav_bar.search_button`` or press Enter (no action). Queries name the product type;
   brand-loyal shoppers prefix a favourite brand, price-conscious ones add "cheap"/"under $N".

@@ -16,7 +16,7 @@ from customer_env.synthetic.shopper import Shopper
 def walk(s: Shopper) -> None:
     """The whole visit, from its first page to the end; raises ``SessionEnded`` when it ends."""
     choices = s.choices
-    start = choices.pick_weighted(("home", "search", "product", "cart"), (0.55, 0.16, 0.15, 0.14))
+    start = s.opening
     if start == "search":
         s.view = s.results_view = s.search(s.query())
         if choices.chance(0.45):

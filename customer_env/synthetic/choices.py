@@ -20,9 +20,13 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Sequence, TypeVar
+from typing import TYPE_CHECKING, Sequence, TypeVar
 
 from customer_env.synthetic.seeds import clamp
+
+if TYPE_CHECKING:  # the shopper imports this module
+    from customer_env.synthetic.session_records import SimAction
+    from customer_env.synthetic.shopper import Shopper
 
 T = TypeVar("T")
 
@@ -51,6 +55,11 @@ class Count:
     def exceeds(self, n: int) -> bool:
         """Whether the count is greater than ``n``."""
         return self._value > n
+
+    @property
+    def value(self) -> int | None:
+        """The count (None where a fork has not decided it)."""
+        return self._value
 
     def __repr__(self) -> str:
         return f"Count({self._value})"
@@ -113,3 +122,13 @@ class Choices:
     def incidental(self) -> random.Random:
         """The stream for draws that never decide an action: dwell times and rationale texts."""
         return self._rng
+
+    def after_step(self, shopper: Shopper) -> None:
+        """Told once the visit's up-front decisions are drawn, and after each recorded step
+        (nothing to do here; a fork starts exploring at its step)."""
+
+    def moved(self, shopper: Shopper) -> None:
+        """Told whenever the shopper's page is set, recorded action or not (nothing to do here)."""
+
+    def before_step(self, shopper: Shopper, action: SimAction) -> None:
+        """Told just before an action is recorded (nothing to do here; a fork stops at its step)."""

@@ -31,6 +31,7 @@ from customer_env.constants import VARIANT_DIRS
 from customer_env.synthetic import writer
 from customer_env.synthetic.pages import PageContext, render_page
 from customer_env.synthetic.plan import (
+    DEFAULT_TEST_FRACTION,
     PlannedSession,
     StorePlan,
     build_plan,
@@ -178,7 +179,7 @@ def generate_store(
     sessions: int = 500,
     seed: int = 0,
     page_scale: float = 1.0,
-    test_fraction: float = 0.17,
+    test_fraction: float = DEFAULT_TEST_FRACTION,
     user_disjoint: bool = False,
     full_variant: bool = False,
     progress: bool = True,

@@ -39,6 +39,8 @@ from customer_env.synthetic.session_records import (
     product_data,
 )
 
+#: How a visit opens (:attr:`Shopper.opening`).
+OPENINGS = ("home", "search", "product", "cart")
 _ENDS_SESSION = {names.BUY_NOW.name, names.SIDE_BAR_CHECK_OUT.name, names.CHECK_OUT.name}
 _DECISIONS = {"product_link", "purchase", "filter", "terminate", "input"}
 _DWELL = {"input": 9.0, "review": 12.0, "terminate": 6.0, "product_link": 7.0}
@@ -71,8 +73,8 @@ class Shopper:
     category: str  #: the intent's category
     will_buy: bool  #: whether the visit ends in a purchase (unless it is abandoned)
     engagement: float  #: how long this visit is, whoever shops (log-normal)
-    # Where the visit is.
-    view: views.View  #: the page the shopper is on
+    opening: str  #: where the visit opens: ``home``, ``search`` (results), ``product`` or ``cart``
+    # Where the visit is (and ``view``, the page the shopper is on: a property below).
     cart: views.Cart
     results_view: views.SearchView | None  #: the latest results page (where "back" returns to)
     last_query: str
@@ -110,6 +112,8 @@ class Shopper:
         self.will_buy = choices.chance(clamp(p_buy, 0.1, 0.95))
         self.engagement = choices.lognormal(-0.3, 1.0)
         self.view = self.home_view()
+        self.opening = choices.pick_weighted(OPENINGS, (0.55, 0.16, 0.15, 0.14))
+        choices.after_step(self)
 
     def _draw_intent(self) -> str:
         choices = self.choices
@@ -118,6 +122,16 @@ class Shopper:
         else:
             category = choices.pick(sorted({t.category for t in PRODUCT_TYPES}))
         return choices.pick([t.name for t in PRODUCT_TYPES if t.category == category])
+
+    @property
+    def view(self) -> views.View:
+        """The page the shopper is on (its :class:`Choices` is told of every move)."""
+        return self._view
+
+    @view.setter
+    def view(self, value: views.View) -> None:
+        self._view = value
+        self.choices.moved(self)
 
     # ---- recording -------------------------------------------------------------------------
 
@@ -132,7 +146,9 @@ class Shopper:
         return rationale_for(kind, rng, {"product": self.intent, **(extra or {})})
 
     def _record(self, action: SimAction, kind: str, after: views.View | None = None) -> None:
+        self.choices.before_step(self, action)
         self.steps.append(SimStep(self.view, action, self._dwell(kind), after))
+        self.choices.after_step(self)
 
     def _guard(self) -> None:
         if len(self.steps) >= MAX_STEPS - 1:
