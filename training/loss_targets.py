@@ -41,7 +41,8 @@ def tokenize_with_targets(tokenizer: Any, prompt: Sequence[dict[str, str]], comp
     """``input_ids`` of prompt + completion (the chat template) and ``labels`` on the targets.
 
     Targets: every completion token (as TRL's completion-only loss), plus with
-    ``history_actions`` every token overlapping a past action's JSON in the user message.
+    ``history_actions`` every token overlapping a past action's JSON in the user message. With
+    no completion (a session transcript, ``training.transcripts``) only the past actions count.
 
     Raises:
         ValueError: when the tokenizer splits the templated text differently from the chat
@@ -51,7 +52,7 @@ def tokenize_with_targets(tokenizer: Any, prompt: Sequence[dict[str, str]], comp
     text = tokenizer.apply_chat_template(messages, tokenize=False)
     ids = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True)["input_ids"]
     prompt_len = len(tokenizer.apply_chat_template(list(prompt), add_generation_prompt=True, tokenize=True,
-                                                   return_dict=True)["input_ids"])
+                                                   return_dict=True)["input_ids"]) if completion else len(ids)
     labels = [-100] * prompt_len + list(ids[prompt_len:])
     if history_actions:
         encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)

@@ -55,6 +55,8 @@ PROMPT_TOKENS = 1280
 SECONDS_PER_SFT_EXAMPLE = 0.07
 SECONDS_PER_GRPO_COMPLETION = 0.1
 SECONDS_PER_SCORED_PROMPT = 0.03
+#: ... and per session transcript per epoch (a transcript is ~40% of a step prompt's tokens).
+SECONDS_PER_TRANSCRIPT = 0.03
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,9 @@ class PipelineConfig:
         model: The tiny model's shape.
         pretrain_examples: Stage 0 pre-trains the tiny model with a language-model loss on every
             token of this many exported steps (0 or None: no pre-training).
+        transcript_epochs: Stage 1 trains on every training session's transcript (persona and
+            actions, no page; ``training.transcripts``) for this many epochs (0: no such stage).
+        transcript: Overrides of ``training.sft.SFTOptions`` for stage 1.
         sft_examples: SFT trains on a seeded sample of this many exported steps (None: all).
         sft_history_targets: The SFT loss also falls on the past actions each prompt lists
             (``training.loss_targets``), not only on the completion.
@@ -89,6 +94,11 @@ class PipelineConfig:
         default_factory=lambda: TinyModelSpec(max_position_embeddings=PROMPT_TOKENS + AGENT_NEW_TOKENS)
     )
     pretrain_examples: int | None = None
+    transcript_epochs: float = 0.0
+    transcript: dict[str, Any] = field(default_factory=lambda: {
+        "learning_rate": 3e-3, "lr_scheduler_type": "cosine", "warmup_steps": 0.05,
+        "per_device_train_batch_size": 8, "gradient_accumulation_steps": 1, "logging_steps": 20,
+    })
     sft_examples: int | None = None
     sft_history_targets: bool = False
     grpo_examples: int | None = 1000
@@ -147,7 +157,7 @@ def ensure_checkpoint(kind: str = "customer_r1", *, progress: bool = True, confi
         raise ValueError(f"unknown checkpoint kind {kind!r}; expected one of {KINDS}")
     config = config or PipelineConfig()
     root = pipeline_dir(config)
-    runs = {name: root / name for name in ("pretrain", *KINDS)}
+    runs = {name: root / name for name in ("pretrain", "transcripts", *KINDS)}
     if is_complete(runs[kind]):
         return runs[kind]
     with build_lock(root):  # a second process waits here, then reuses the first one's checkpoint
@@ -166,7 +176,8 @@ def _train(kind: str, config: PipelineConfig, root: Path, runs: dict[str, Path],
     say = print if progress else (lambda *a, **k: None)
     timings: dict[str, float] = {}
     say(f"[customer-r1] no cached {kind} checkpoint: training the default pipeline into {root}", flush=True)
-    stages = ["tiny model", "export", *(["pretrain"] if config.pretrain_examples else []), "SFT",
+    stages = ["tiny model", "export", *(["pretrain"] if config.pretrain_examples else []),
+              *(["transcripts"] if config.transcript_epochs else []), "SFT",
               *(["GRPO"] if kind == "customer_r1" else [])]
     say(f"[customer-r1] stages: {' -> '.join(stages)} (CPU, about 10 minutes on two free cores)", flush=True)
 
@@ -184,7 +195,8 @@ def _train(kind: str, config: PipelineConfig, root: Path, runs: dict[str, Path],
                           max_completion_tokens=AGENT_NEW_TOKENS, seed=config.seed, sessions=config.sessions)
     timings["export"] = time.perf_counter() - started
     say(f"[customer-r1] data: {format_report(data.report)}", flush=True)
-    for line in stage_estimates(config, len(data.dataset), with_grpo=kind == "customer_r1"):
+    for line in stage_estimates(config, len(data.dataset), sessions=len(store.session_ids),
+                                with_grpo=kind == "customer_r1"):
         say(f"[customer-r1] estimate: {line}", flush=True)
     common = dict(page_scale=config.page_scale, max_prompt_tokens=config.max_prompt_tokens, seed=config.seed,
                   save_steps=10**9, save_total_limit=None, bf16=False, lora=False)
@@ -199,6 +211,26 @@ def _train(kind: str, config: PipelineConfig, root: Path, runs: dict[str, Path],
 
         _stage("pretrain", runs["pretrain"], pretrain, timings, say)
         sft_start = str(runs["pretrain"])
+
+    if config.transcript_epochs:
+        # Stage 1: how this store's shoppers act, from each training session's persona and
+        # actions alone (no page): cheap sequences that supervise every transition at once.
+        def transcripts(tmp: Path) -> None:
+            from training.transcripts import transcript_dataset
+            from training.step_data import StepData
+
+            rows = transcript_dataset(store, tokenizer, max_tokens=config.model.max_position_embeddings,
+                                      progress=progress)
+            say(f"[customer-r1] transcripts: {rows.info.description}", flush=True)
+            options = sft.SFTOptions(model=sft_start, output_dir=str(tmp), **common)
+            options = _override(options, {"num_train_epochs": config.transcript_epochs, "max_steps": -1,
+                                          **config.transcript})
+            sft.main(options, train_data=StepData(rows, f"{data.fingerprint}:transcripts",
+                                                  {**data.report, "rows": len(rows), "kept": len(rows),
+                                                   "transcripts": rows.info.description}))
+
+        _stage("transcripts", runs["transcripts"], transcripts, timings, say)
+        sft_start = str(runs["transcripts"])
 
     def supervised(tmp: Path) -> None:
         options = sft.SFTOptions(model=sft_start, output_dir=str(tmp), **common)
@@ -228,14 +260,17 @@ def _train(kind: str, config: PipelineConfig, root: Path, runs: dict[str, Path],
     return runs[kind]
 
 
-def stage_estimates(config: PipelineConfig, rows: int, *, with_grpo: bool = True) -> list[str]:
+def stage_estimates(config: PipelineConfig, rows: int, *, sessions: int = 0, with_grpo: bool = True) -> list[str]:
     """One line per training stage: its size and its expected wall time on two free cores.
 
     Example:
-        >>> stage_estimates(PipelineConfig(), 4000)[0].startswith("SFT:")
+        >>> stage_estimates(PipelineConfig(transcript_epochs=0), 4000)[0].startswith("SFT:")
         True
     """
     lines = []
+    if config.transcript_epochs:
+        lines.append(f"transcripts: {config.transcript_epochs:g} epochs over ~{sessions} sessions, about "
+                     f"{_minutes(sessions * config.transcript_epochs * SECONDS_PER_TRANSCRIPT)}")
     sft = {"num_train_epochs": 1.0, "max_steps": -1, "per_device_train_batch_size": 8,
            "gradient_accumulation_steps": 1, **config.sft}
     batch = sft["per_device_train_batch_size"] * sft["gradient_accumulation_steps"]
