@@ -22,7 +22,7 @@ from typing import Any, Sequence
 from agents.backends import ChatBackend, Generation, SamplingParams
 from agents.base import BaseAgent, Observation
 from customer_env.actions import parse_completion
-from customer_env.prompt import SYSTEM_PROMPT, build_messages
+from customer_env.prompt import SYSTEM_PROMPT, actionable_names, build_messages
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class PromptingAgent(BaseAgent):
             return
         if generation.finish_reason == "length":
             self.stats["truncated"] += 1
-        names = [n for n in observation.get("actionable_names", "").splitlines() if n.strip()]
+        names = actionable_names(observation)
         if not parse_completion(generation.text, valid_names=names or None).ok:
             self.stats["unparsable"] += 1
 

@@ -28,14 +28,12 @@ from typing import Any, Iterable
 import numpy as np
 from gymnasium import spaces
 
+from customer_env.prompt.observation import OBSERVATION_KEYS
 from customer_env.records import Action
 
 #: Longest text an observation field may hold. Real pages reach about 626k characters before
 #: compression and every field is cut to the token budget, so this is a generous upper bound.
 MAX_TEXT_LENGTH = 1 << 24
-
-#: The keys of every observation, in the renderer's order.
-OBSERVATION_KEYS: tuple[str, ...] = ("persona", "page", "history", "url", "actionable_names")
 
 #: Longest completion the action space declares (the environment accepts longer ones anyway).
 MAX_ACTION_LENGTH = 1 << 20
