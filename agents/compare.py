@@ -2,7 +2,10 @@
 
 Every run replays exactly the same session ids (fixed from the first environment), with the
 same stores and seed; with ``ablations`` each agent also runs with ``persona_mode`` ``none`` and
-``shuffled`` (the paper's persona ablations). Results land in ``out_dir``: ``comparison.md``,
+``shuffled`` (the paper's persona ablations). Checkpoint agents are evaluated under their training
+conditions exactly as a single rollout evaluates them (``agents.rollout.plan_evaluation``): the
+page scale they were trained at (for every agent, so all see the same pages) and, per agent,
+the prompt budget; so an agent scores the same here as in ``examples/rollout.py``. Results land in ``out_dir``: ``comparison.md``,
 ``distributions.png`` and, per run, ``<label>/samples.jsonl`` and ``<label>/results.json``.
 
 Example:
@@ -12,13 +15,13 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from agents.report import comparison_table, plot_distributions
 from agents.rollout import (RolloutConfig, RolloutResult, click_type_lookup, make_agent, make_env, open_stores,
-                            run_rollout, write_rollout)
+                            plan_evaluation, run_rollout, write_rollout)
 from customer_env.cache import atomic_write_text
 
 ABLATION_MODES = ("real", "none", "shuffled")
@@ -32,6 +35,7 @@ class Comparison:
     table: str
     plot: Path | None
     out_dir: Path | None
+    notes: list[str] = field(default_factory=list)
 
 
 def compare(agent_names: Sequence[str], config: RolloutConfig | None = None, *, ablations: bool = False,
@@ -49,7 +53,9 @@ def compare(agent_names: Sequence[str], config: RolloutConfig | None = None, *, 
     """
     if not agent_names:
         raise ValueError("compare needs at least one agent name")
-    config = config or RolloutConfig()
+    plan = plan_evaluation(config or RolloutConfig(),
+                           {name: dict((agent_kwargs or {}).get(name, {})) for name in agent_names})
+    config = plan.config
     store, train_store = open_stores(config)
     probe = make_env(config, store, config.sessions)
     config = replace(config, sessions=list(probe.unwrapped.session_ids))
@@ -60,9 +66,10 @@ def compare(agent_names: Sequence[str], config: RolloutConfig | None = None, *, 
         for mode in modes:
             label = name if len(modes) == 1 else f"{name} [{mode}]"
             run_config = replace(config, persona_mode=mode)
-            agent = make_agent(name, run_config, train_store=train_store, **dict((agent_kwargs or {}).get(name, {})))
+            agent = make_agent(name, run_config, train_store=train_store, **plan.agent_kwargs[name])
             result = run_rollout(agent, run_config, store=store, train_store=train_store, progress=progress)
             result.info["agent_name"] = name
+            result.info["conditions"]["notes"] = plan.notes
             results[label] = result
     table = comparison_table([(label, r.metrics) for label, r in results.items()])
     plot = None
@@ -74,7 +81,7 @@ def compare(agent_names: Sequence[str], config: RolloutConfig | None = None, *, 
         lookup = click_type_lookup(train_store, store)
         plot = plot_distributions([(label, r.records()) for label, r in results.items()], lookup,
                                   out / "distributions.png")
-    return Comparison(results, table, plot, out)
+    return Comparison(results, table, plot, out, plan.notes)
 
 
 def _slug(label: str) -> str:

@@ -34,7 +34,9 @@ from typing import Any
 
 from agents.rollout import click_type_lookup
 from customer_env.actions import parse_completion
+from customer_env.data.spec import StoreSpec
 from customer_env.metrics import StepRecord, evaluate
+from customer_env.provenance import file_sha256, provenance
 
 Key = tuple[str, int]
 
@@ -59,6 +61,7 @@ class PredictionReport:
     malformed: list[tuple[int, str]]
     duplicates: list[tuple[int, Key]]
     invalid: int
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -107,15 +110,23 @@ def _problem(obj: Any) -> str | None:
     return None
 
 
-def score_predictions(path: str | Path, *, split: str = "test", source: str | None = None, store: Any = None,
+def score_predictions(path: str | Path, *, data: StoreSpec | None = None, store: Any = None,
                       train_store: Any = None, only_predicted_sessions: bool = False, check_names: bool = True,
                       n_bootstrap: int = 1000, seed: int = 0) -> PredictionReport:
-    """Score a predictions file against a split (see the module docstring)."""
-    from customer_env.data import open_store
+    """Score a predictions file against a split (see the module docstring).
+
+    Args:
+        path: The JSONL file.
+        data: The scored data (default: the embedded store's test split); its training split
+            gives the click-type lookup.
+        store, train_store: Already opened stores instead of ``data``.
+        only_predicted_sessions, check_names, n_bootstrap, seed: See the module docstring.
+    """
     from customer_env.prompt import compress_page
 
-    store = store if store is not None else open_store(source, split=split)
-    train_store = train_store if train_store is not None else open_store(source, split="train")
+    data = data if data is not None else StoreSpec(split="test")
+    store = store if store is not None else data.open()
+    train_store = train_store if train_store is not None else data.with_split("train").open()
     predictions = read_predictions(path)
     predicted_sessions = {sid for sid, _ in predictions.entries}
     records, missing, invalid, gold_keys = [], [], 0, set()
@@ -141,4 +152,7 @@ def score_predictions(path: str | Path, *, split: str = "test", source: str | No
                 parsed.rationale if parsed is not None else None, step.rationale, len(session), session.purchased))
     extra = sorted(k for k in predictions.entries if k not in gold_keys)
     metrics = evaluate(records, click_type_lookup(train_store, store), n_bootstrap=n_bootstrap, seed=seed)
-    return PredictionReport(metrics, records, missing, extra, predictions.malformed, predictions.duplicates, invalid)
+    record = provenance(stores={"evaluated": store, "train": train_store},
+                        fingerprints={"predictions": file_sha256(path)})
+    return PredictionReport(metrics, records, missing, extra, predictions.malformed, predictions.duplicates, invalid,
+                            record)

@@ -12,6 +12,13 @@ over the gold clicks of the training split and of the evaluated split.
 An action whose name is not on the current page is invalid, as the environment scores it: it is
 a format failure in every metric; ``rollout.parse_errors`` counts why answers were invalid.
 
+A trained checkpoint is evaluated under the conditions it was trained on
+(:func:`plan_evaluation`): the page scale of its training data when the config leaves the page
+scale open, and its prompt budget when the config leaves the budget open. The agent's model is
+never asked what its context is; the checkpoint says what it was trained with
+(``agents.checkpoint.TrainingConditions``). Any difference from the training conditions that
+the config asks for is kept and reported in ``info["conditions"]``.
+
 Example:
     >>> import agents
     >>> result = run_rollout(agents.make("random"), RolloutConfig(sessions=2))  # doctest: +SKIP
@@ -24,25 +31,26 @@ from __future__ import annotations
 import html
 import json
 import logging
-import subprocess
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
-from importlib import metadata
+from dataclasses import asdict, dataclass, field, replace
 from itertools import chain
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 from agents.base import Agent, act_many, describe_agent, reset_agent
+from agents.checkpoint import ResolvedCheckpoint, TrainingConditions, checkpoint_of
 from customer_env.actions import parse_completion
 from customer_env.cache import atomic_write_text
+from customer_env.data.spec import StoreSpec
 from customer_env.metrics import ClickTypeLookup, StepRecord, evaluate
+from customer_env.prompt.observation import actionable_names
+from customer_env.provenance import provenance
 
 logger = logging.getLogger(__name__)
 
 SAMPLES_FILE = "samples.jsonl"
 RESULTS_FILE = "results.json"
-PACKAGES = ("customer-r1", "torch", "transformers", "trl", "peft", "gymnasium", "numpy", "openai")
 
 
 @dataclass
@@ -50,25 +58,23 @@ class RolloutConfig:
     """Which sessions to replay and how (the environment's options, plus rollout's own).
 
     Attributes:
-        split: The evaluated split (default ``test``).
-        source: Data source (None: the embedded synthetic store).
-        page_scale: Embedded store only: its page scale (None: full-length pages). The default
-            tiny checkpoints were trained at ``training.tiny_model.DEFAULT_PAGE_SCALE`` (0.1).
+        data: The evaluated data (default: the embedded store's test split); the training split
+            of the same data gives the frequency agents' statistics and the click-type lookup.
+            A page scale left open (None) becomes a checkpoint's training scale
+            (:func:`plan_evaluation`).
         sessions: A count (spread evenly, deterministic), a list of ids, or None for all.
         persona: A user id: that user's sessions only.
         persona_mode: ``real``, ``none`` or ``shuffled``.
         on_mismatch: ``teacher_forced``, ``continue`` or ``terminate``.
-        max_prompt_tokens: Prompt budget (None: the environment's default, capped to the agent
-            model's context when the agent exposes one).
+        max_prompt_tokens: Prompt budget (None: the agent's training budget when it comes from a
+            checkpoint that records one, else the environment's default).
         seed: Seed of the environment, the bootstrap and (through ``agents.make``) the agent.
         batch_size: Sessions advanced in lockstep for agents with ``act_batch``.
         n_bootstrap: Bootstrap resamples of the confidence intervals (0: none).
         reward: The environment's reward preset.
     """
 
-    split: str = "test"
-    source: str | None = None
-    page_scale: float | None = None
+    data: StoreSpec = field(default_factory=lambda: StoreSpec(split="test"))
     sessions: int | list[str] | None = None
     persona: str | None = None
     persona_mode: str = "real"
@@ -93,11 +99,77 @@ class RolloutResult:
 
 
 def open_stores(config: RolloutConfig) -> tuple[Any, Any]:
-    """The evaluated store and the training store of ``config.source``."""
-    from customer_env.data import open_store
+    """The evaluated store and the training split of the same data."""
+    return config.data.open(), config.data.with_split("train").open()
 
-    return (open_store(config.source, split=config.split, page_scale=config.page_scale),
-            open_store(config.source, split="train", page_scale=config.page_scale))
+
+@dataclass
+class EvaluationPlan:
+    """Agents and a rollout config matched to the conditions the agents' checkpoints were trained on.
+
+    Attributes:
+        config: The config to run, with the checkpoints' page scale when it left it open.
+        agent_kwargs: Per agent, its keyword arguments, ``checkpoint=`` resolved (a directory or
+            hub id), so that every run loads the very checkpoint the plan read.
+        checkpoints: The agents that load a checkpoint, and what it says.
+        notes: What was adopted from the checkpoints, and where the config departs from them.
+    """
+
+    config: RolloutConfig
+    agent_kwargs: dict[str, dict[str, Any]]
+    checkpoints: dict[str, ResolvedCheckpoint]
+    notes: list[str]
+
+
+def plan_evaluation(config: RolloutConfig, agents: Mapping[str, Mapping[str, Any]]) -> EvaluationPlan:
+    """Evaluate checkpoints on the pages they were trained on (the one resolver of training conditions).
+
+    Every agent that loads a checkpoint (``agents.checkpoint.checkpoint_of``) has it resolved and
+    its ``training_summary.json`` read. When ``config.data`` is the embedded store with no page
+    scale, and the checkpoints were trained on the embedded store, their page scale is adopted
+    (the sessions and actions are the same at every scale; only the pages' filler differs). A
+    page scale given in the config is kept, and noted when a checkpoint was trained at another.
+    The prompt budget is per agent, at rollout (see :func:`run_rollout`).
+
+    Args:
+        config: The requested rollout.
+        agents: Agent name -> keyword arguments (``checkpoint=`` where given).
+
+    Raises:
+        ValueError: When the checkpoints were trained at different page scales and the config
+            does not choose one (every agent of a comparison sees the same pages).
+    """
+    kwargs = {name: dict(values) for name, values in agents.items()}
+    checkpoints: dict[str, ResolvedCheckpoint] = {}
+    for name, values in kwargs.items():
+        resolved = checkpoint_of(name, values)
+        if resolved is not None:
+            checkpoints[name] = resolved
+            values["checkpoint"] = resolved.path
+    notes: list[str] = []
+    trained = {name: r.conditions for name, r in checkpoints.items() if r.conditions is not None}
+    for name in sorted(set(checkpoints) - set(trained)):
+        notes.append(f"{name}: checkpoint {checkpoints[name].path} records no training conditions; "
+                     "evaluating as configured")
+    data = config.data
+    embedded = {name: c.data.page_scale for name, c in trained.items() if c.data.is_embedded}
+    if data.is_embedded and data.page_scale is None and embedded:
+        scales = sorted(set(embedded.values()), key=lambda v: -1.0 if v is None else v)
+        if len(scales) > 1:
+            raise ValueError("the checkpoints were trained at different page scales ("
+                             + ", ".join(f"{n}: {v}" for n, v in sorted(embedded.items()))
+                             + "); choose one for all agents (--page-scale)")
+        if scales[0] is not None:
+            data = data.replace(page_scale=scales[0])
+            notes.append(f"evaluating on the embedded store at page scale {scales[0]:g}, the scale "
+                         f"{', '.join(sorted(embedded))} trained at")
+    for name, conditions in sorted(trained.items()):
+        if conditions.data.is_embedded and data.is_embedded and conditions.data.page_scale != data.page_scale:
+            notes.append(f"{name} was trained at page scale {conditions.data.page_scale}, evaluated at "
+                         f"{data.page_scale}")
+        if conditions.data.source != data.source:
+            notes.append(f"{name} was trained on {conditions.data.describe()}, evaluated on {data.describe()}")
+    return EvaluationPlan(replace(config, data=data), kwargs, checkpoints, notes)
 
 
 def click_type_lookup(*stores: Any) -> ClickTypeLookup:
@@ -107,7 +179,8 @@ def click_type_lookup(*stores: Any) -> ClickTypeLookup:
 
 def make_agent(name: str, config: RolloutConfig, *, train_store: Any = None, **kwargs: Any) -> Agent:
     """``agents.make(name, **kwargs)``, adding what the factory declares and the caller left out:
-    ``seed`` (the rollout's), ``store`` (the training store) and ``source`` (the rollout's)."""
+    ``seed`` (the rollout's) and ``store`` (the training store, else the spec of the config's
+    training split)."""
     import inspect
 
     from agents.registry import factory
@@ -118,22 +191,24 @@ def make_agent(name: str, config: RolloutConfig, *, train_store: Any = None, **k
                     if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
     except (TypeError, ValueError):
         accepted = set()
-    context = {"seed": config.seed, "source": config.source}
-    if train_store is not None:
-        context["store"] = train_store
+    context = {"seed": config.seed, "store": train_store if train_store is not None else config.data.with_split("train")}
     extra = {k: v for k, v in context.items() if k in accepted and k not in kwargs}
     return build(**kwargs, **extra)
 
 
-def _model_context(agent: Agent) -> tuple[Any, int | None]:
-    """The agent model's tokenizer and its prompt room (context minus max_new_tokens), if exposed."""
-    backend = getattr(agent, "backend", None)
-    tokenizer, model = getattr(backend, "tokenizer", None), getattr(backend, "model", None)
-    positions = getattr(getattr(model, "config", None), "max_position_embeddings", None)
-    params = getattr(agent, "params", None) or getattr(backend, "params", None)
-    if not isinstance(positions, int):
-        return tokenizer, None
-    return tokenizer, positions - int(getattr(params, "max_new_tokens", 0) or 0)
+def agent_tokenizer(agent: Agent) -> Any:
+    """The tokenizer of the agent's model, when its backend exposes one (it counts the budget)."""
+    return getattr(getattr(agent, "backend", None), "tokenizer", None)
+
+
+def prompt_budget(config: RolloutConfig, conditions: TrainingConditions | None) -> tuple[int | None, str]:
+    """The prompt budget of a rollout and where it comes from: the config, the checkpoint's
+    training budget, or (None) the environment's default."""
+    if config.max_prompt_tokens is not None:
+        return config.max_prompt_tokens, "config"
+    if conditions is not None:
+        return conditions.max_prompt_tokens, "checkpoint"
+    return None, "environment default"
 
 
 def make_env(config: RolloutConfig, store: Any, sessions: Any, *, tokenizer: Any = None,
@@ -169,13 +244,12 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
         opened = open_stores(config)
         store = opened[0] if store is None else store
         train_store = opened[1] if train_store is None else train_store
-    tokenizer, room = _model_context(agent)
-    budget = config.max_prompt_tokens
-    capped_from = None
-    if room is not None and (budget is None or budget > room):
-        capped_from, budget = budget, room
-        logger.warning("prompt budget set to %d tokens: the agent's model context minus its max_new_tokens "
-                       "(requested: %s)", room, capped_from if capped_from is not None else "the default")
+    tokenizer = agent_tokenizer(agent)
+    conditions: TrainingConditions | None = getattr(agent, "trained_conditions", None)
+    budget, budget_source = prompt_budget(config, conditions)
+    if conditions is not None and budget != conditions.max_prompt_tokens:
+        logger.warning("evaluating with a %s-token prompt budget; the checkpoint was trained with %d",
+                       budget, conditions.max_prompt_tokens)
     first = make_env(config, store, config.sessions, tokenizer=tokenizer, max_prompt_tokens=budget)
     session_ids = list(first.unwrapped.session_ids)
     lanes = max(1, min(config.batch_size, len(session_ids))) if callable(getattr(agent, "act_batch", None)) else 1
@@ -220,10 +294,10 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
     metrics = evaluate(records, lookup, n_bootstrap=config.n_bootstrap, seed=config.seed)
     info = {
         "agent": describe_agent(agent), "config": asdict(config), "seed": config.seed,
-        "env": {"max_prompt_tokens": first.unwrapped.max_prompt_tokens,
-                "max_prompt_tokens_capped_from": capped_from,
+        "env": {"max_prompt_tokens": first.unwrapped.max_prompt_tokens, "max_prompt_tokens_from": budget_source,
                 "tokenizer": getattr(tokenizer, "name_or_path", None) if tokenizer is not None else None,
                 "sessions": len(session_ids), "lanes": lanes},
+        "conditions": {"trained": conditions.to_dict() if conditions is not None else None},
         "dataset": {"description": store.description, "split": store.split, "variant": store.variant,
                     "fingerprint": store.fingerprint, "train_fingerprint": train_store.fingerprint},
         "rollout": {"steps": len(samples), "wall_s": round(time.perf_counter() - started, 3),
@@ -233,7 +307,7 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
                     "prompts_over_budget": sum(1 for s in samples if not s["within_budget"]),
                     "steps_with_page_elements_dropped": sum(1 for s in samples if s["page_elements_dropped"]),
                     "steps_with_gold_target_not_in_prompt": sum(1 for s in samples if not s["gold_in_prompt"])},
-        "git_commit": git_commit(), "packages": package_versions(),
+        "provenance": provenance(stores={"evaluated": store, "train": train_store}),
     }
     return RolloutResult(samples, metrics, info)
 
@@ -242,7 +316,7 @@ def _sample(store: Any, observation: Mapping[str, str], before: Mapping[str, Any
             text: str) -> dict[str, Any]:
     session = store.session(info["session_id"])
     index = info["scored_step_index"]
-    names = [n for n in observation.get("actionable_names", "").splitlines() if n]
+    names = actionable_names(observation)
     parsed = parse_completion(text, valid_names=names or None)
     truncation = before.get("truncation") or {}
     return {
@@ -271,8 +345,7 @@ def write_rollout(result: RolloutResult, out_dir: str | Path) -> tuple[Path, Pat
     out = Path(out_dir)
     samples_path, results_path = out / SAMPLES_FILE, out / RESULTS_FILE
     atomic_write_text(samples_path, "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in result.samples))
-    payload = {**result.info, "metrics": result.metrics, "samples_file": SAMPLES_FILE,
-               "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    payload = {**result.info, "metrics": result.metrics, "samples_file": SAMPLES_FILE}
     atomic_write_text(results_path, json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
     return samples_path, results_path
 
@@ -285,27 +358,3 @@ def step_line(sample: Mapping[str, Any]) -> str:
     mark = "correct" if sample["correct"] else "wrong"
     return (f"{sample['session_id'][:24]} #{sample['step_index']:<3} human {json.dumps(gold, ensure_ascii=False)}"
             f" | agent {agent} | reward {sample['reward']:g} {mark}")
-
-
-def git_commit() -> str | None:
-    """The repository's HEAD commit (with ``+dirty`` when the tree has changes), or None."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
-        if head.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, timeout=10)
-        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str | None]:
-    """Installed versions of the packages that shape results (None when absent)."""
-    versions: dict[str, str | None] = {}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions

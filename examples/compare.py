@@ -3,6 +3,10 @@
 Example:
     python examples/compare.py --agents random,frequency,persona_frequency
     python examples/compare.py --agents frequency,persona_frequency --ablations --sessions 20 --out runs/cmp
+    python examples/compare.py --agents frequency,customer_r1 --sessions 10   # at customer_r1's training scale
+
+Checkpoint agents are evaluated under the conditions they were trained on, as
+``examples/rollout.py`` evaluates them, so both print the same numbers for the same sessions.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Sequence
 
 from agents.compare import compare
 from agents.rollout import RolloutConfig
+from customer_env.data.spec import add_store_arguments, store_spec_from_args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -21,19 +26,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--agents", required=True, help="comma-separated agent names")
     p.add_argument("--ablations", action="store_true", help="also run persona modes none and shuffled")
     p.add_argument("--sessions", type=int, help="how many sessions (default: all of the split)")
-    p.add_argument("--split", default="test", choices=("train", "test"))
-    p.add_argument("--source", help="embedded (default), hub, or a local copy of the dataset")
-    p.add_argument("--page-scale", type=float,
-                   help="embedded store only: page scale (the default tiny checkpoints were trained at 0.1)")
+    add_store_arguments(p, split="test")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (0: none)")
     p.add_argument("--out", type=Path, default=Path("runs/compare"), help="output directory")
     args = p.parse_args(argv)
     names = [n.strip() for n in args.agents.split(",") if n.strip()]
-    config = RolloutConfig(split=args.split, source=args.source, page_scale=args.page_scale,
-                           sessions=args.sessions, seed=args.seed,
+    config = RolloutConfig(data=store_spec_from_args(p, args), sessions=args.sessions, seed=args.seed,
                            n_bootstrap=args.bootstrap)
     result = compare(names, config, ablations=args.ablations, out_dir=args.out)
+    for note in result.notes:
+        print(f"[compare] {note}")
     print(result.table)
     print(f"\nwrote {args.out / 'comparison.md'} and {result.plot}")
     return 0

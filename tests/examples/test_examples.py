@@ -26,7 +26,7 @@ def test_rollout_script_writes_samples_and_results(small_store_dir, tmp_path, ca
     samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     results = json.loads((out / "results.json").read_text())
     assert code == 0 and samples and results["agent_name"] == "frequency"
-    assert results["config"]["split"] == "test" and results["metrics"]["n_steps"] == len(samples)
+    assert results["config"]["data"]["split"] == "test" and results["metrics"]["n_steps"] == len(samples)
     assert printed.count(" | agent ") == len(samples)  # one line per step without --quiet
     assert "| exact_match |" in printed
 
