@@ -13,7 +13,8 @@ Example:
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+import json
+from typing import Any, Callable, Sequence
 
 from agents.base import Agent
 
@@ -74,3 +75,26 @@ def make(name: str, **kwargs: Any) -> Agent:
         KeyError: naming the unknown agent and the available ones.
     """
     return factory(name)(**kwargs)
+
+
+def parse_agent_args(pairs: Sequence[str]) -> dict[str, Any]:
+    """Agent keyword arguments from ``KEY=VALUE`` pairs (the scripts' ``--agent-arg``); values are JSON
+    when they parse (numbers, true, lists), else strings.
+
+    Raises:
+        SystemExit: naming a pair without ``=`` or without a key.
+
+    Example:
+        >>> parse_agent_args(["batch_size=8", "backend=openai"])
+        {'batch_size': 8, 'backend': 'openai'}
+    """
+    kwargs: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--agent-arg expects KEY=VALUE, got {pair!r}")
+        try:
+            kwargs[key] = json.loads(value)
+        except json.JSONDecodeError:
+            kwargs[key] = value
+    return kwargs

@@ -14,9 +14,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from agents.compare import compare
+from agents.registry import parse_agent_args
 from agents.rollout import RolloutConfig
 from customer_env.data.spec import add_store_arguments, store_spec_from_args
 
@@ -24,6 +25,11 @@ from customer_env.data.spec import add_store_arguments, store_spec_from_args
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--agents", required=True, help="comma-separated agent names")
+    p.add_argument("--checkpoint", action="append", default=[], metavar="AGENT=PATH",
+                   help="a checkpoint agent's model: a directory or hub id, e.g. customer_r1=runs/customer_r1 "
+                        "(default: the embedded pipeline's)")
+    p.add_argument("--agent-arg", action="append", default=[], metavar="AGENT:KEY=VALUE",
+                   help="an extra argument of one agent, e.g. customer_r1:max_new_tokens=64 (JSON values)")
     p.add_argument("--ablations", action="store_true", help="also run persona modes none and shuffled")
     p.add_argument("--sessions", type=int, help="how many sessions (default: all of the split)")
     add_store_arguments(p, split="test")
@@ -32,9 +38,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("runs/compare"), help="output directory")
     args = p.parse_args(argv)
     names = [n.strip() for n in args.agents.split(",") if n.strip()]
+    kwargs: dict[str, dict[str, Any]] = {name: {} for name in names}
+    for pair in args.checkpoint:
+        name, _, path = pair.partition("=")
+        if name not in kwargs or not path:
+            p.error(f"--checkpoint expects AGENT=PATH for an agent of --agents, got {pair!r}")
+        kwargs[name]["checkpoint"] = path
+    for item in args.agent_arg:
+        name, _, pair = item.partition(":")
+        if name not in kwargs or "=" not in pair:
+            p.error(f"--agent-arg expects AGENT:KEY=VALUE for an agent of --agents, got {item!r}")
+        kwargs[name].update(parse_agent_args([pair]))
     config = RolloutConfig(data=store_spec_from_args(p, args), sessions=args.sessions, seed=args.seed,
                            n_bootstrap=args.bootstrap)
-    result = compare(names, config, ablations=args.ablations, out_dir=args.out)
+    result = compare(names, config, ablations=args.ablations, out_dir=args.out, agent_kwargs=kwargs)
     for note in result.notes:
         print(f"[compare] {note}")
     print(result.table)

@@ -14,32 +14,18 @@ adopted is printed first.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from tqdm.auto import tqdm
 
 import agents
+from agents.registry import parse_agent_args
 from agents.report import metrics_table
 from agents.rollout import (RolloutConfig, make_agent, open_stores, plan_evaluation, run_rollout, step_line,
                             write_rollout)
 from customer_env.data.spec import add_store_arguments, store_spec_from_args
-
-
-def parse_agent_args(pairs: Sequence[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs; values are JSON when they parse (numbers, true, lists), else strings."""
-    kwargs: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"--agent-arg expects KEY=VALUE, got {pair!r}")
-        try:
-            kwargs[key] = json.loads(value)
-        except json.JSONDecodeError:
-            kwargs[key] = value
-    return kwargs
 
 
 def build_parser() -> argparse.ArgumentParser:
