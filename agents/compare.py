@@ -53,6 +53,8 @@ def compare(agent_names: Sequence[str], config: RolloutConfig | None = None, *, 
     """
     if not agent_names:
         raise ValueError("compare needs at least one agent name")
+    if out_dir is not None:
+        _require_matplotlib()  # before any agent runs, not after all of them
     plan = plan_evaluation(config or RolloutConfig(),
                            {name: dict((agent_kwargs or {}).get(name, {})) for name in agent_names})
     config = plan.config
@@ -82,6 +84,13 @@ def compare(agent_names: Sequence[str], config: RolloutConfig | None = None, *, 
         plot = plot_distributions([(label, r.records()) for label, r in results.items()], lookup,
                                   out / "distributions.png")
     return Comparison(results, table, plot, out, plan.notes)
+
+
+def _require_matplotlib() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise ImportError("the comparison's distribution plot needs matplotlib: pip install 'customer-r1[compare]'")
 
 
 def _slug(label: str) -> str:
