@@ -59,6 +59,8 @@ STEP_COLUMNS: dict[str, str] = {
     "human_rationale": "string", "rationale_source": "string", "persona_mode": "string",
     "prompt_tokens": "int32", "fits": "bool",
 }
+#: TRL's conversational prompt-completion columns (what SFT trains on).
+CONVERSATION_COLUMNS = ("prompt", "completion")
 #: The columns that hold the recorded action (what reward functions score against).
 GOLD_COLUMNS = ("gold_type", "gold_name", "gold_text", "gold_click_type")
 #: The column holding the current page's names (the valid targets), a JSON list.

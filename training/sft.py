@@ -86,6 +86,7 @@ def main(project: ProjectOptions, training_args: StepSFTConfig, model_args: Any,
     from trl import SFTTrainer, get_peft_config
 
     from agents.checkpoint import inspect_checkpoint, load_model, load_tokenizer
+    from customer_env.export import CONVERSATION_COLUMNS
     from training.model_setup import resolve_base_model, score_only_labelled_positions_on_cpu
     from training.run_summary import run_summary, training_conditions, write_summary
     from training.step_data import format_report, load_step_data
@@ -116,7 +117,7 @@ def main(project: ProjectOptions, training_args: StepSFTConfig, model_args: Any,
             train_data = step_data(project.split, project.max_examples)
         eval_data = step_data("test", None) if training_args.eval_strategy != "no" else None
     print(f"[sft] data: {format_report(train_data.report)}", flush=True)
-    columns = ["prompt", "completion"]
+    columns = list(CONVERSATION_COLUMNS)
 
     # 3. Trainer. No max_length cut: every row was measured against the budget above.
     trainer = SFTTrainer(

@@ -11,8 +11,6 @@ from customer_env.export import export_step_dataset, iter_step_examples, templat
 from customer_env.prompt import build_messages
 from customer_env.records import Action
 
-GOLD_COLUMNS = ("gold_type", "gold_name", "gold_text", "gold_click_type")
-
 
 @pytest.fixture(scope="module")
 def rows(small_store: Any) -> list[dict[str, Any]]:
