@@ -108,7 +108,8 @@ def load_step_data(
 
     if on_unfit not in ("skip", "error"):
         raise ValueError(f"on_unfit must be 'skip' or 'error', got {on_unfit!r}")
-    store = (data or StoreSpec()).open() if data is None or isinstance(data, StoreSpec) else data
+    data = StoreSpec() if data is None else data
+    store = data.open() if isinstance(data, StoreSpec) else data
     options = {"version": STEP_DATA_VERSION, "store": store.fingerprint, "variant": store.variant,
                "split": store.split, "max_prompt_tokens": max_prompt_tokens,
                "max_completion_length": max_completion_length, "persona_mode": persona_mode,
