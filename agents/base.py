@@ -7,7 +7,8 @@ of a third-party agent: rollout calls :meth:`BaseAgent.act_batch` and :meth:`Bas
 only where they exist.
 
 :meth:`BaseAgent.reset` receives the environment's reset ``info`` at the start of each session
-(session id, user id, persona mode, ...). The built-in agents use only what the observation shows,
+(session id, user id, persona mode, ...); :meth:`BaseAgent.observe`, where it exists, the step's
+``info`` after each answer (the answer as the environment parsed and scored it). The built-in agents use only what the observation shows,
 so that persona ablations affect them exactly as they affect a language model.
 
 Rollout advances several sessions in lockstep for an agent with ``act_batch``, so one batch can
@@ -27,6 +28,8 @@ from __future__ import annotations
 
 import inspect
 from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+
+from agents.redaction import redact
 
 Observation = Mapping[str, str]
 
@@ -62,6 +65,10 @@ class BaseAgent:
 
     def reset(self, info: Mapping[str, Any] | None = None) -> None:
         """Called before each session with the environment's reset ``info`` (may be None)."""
+
+    def observe(self, info: Mapping[str, Any]) -> None:
+        """Called after each step with the step's ``info``: the parsed answer (``parse_ok``,
+        ``parse_error_code``, ``grounded``, ...), the reward and the gold action. No-op here."""
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready configuration recorded in rollout results (override to add fields)."""
@@ -99,7 +106,18 @@ def reset_agent(agent: Agent, info: Mapping[str, Any] | None) -> None:
     reset(info) if takes_argument else reset()
 
 
+def observe_agent(agent: Agent, info: Mapping[str, Any]) -> None:
+    """Call ``agent.observe(info)`` if the agent has one (after each step; see the module docstring)."""
+    observe = getattr(agent, "observe", None)
+    if callable(observe):
+        observe(info)
+
+
 def describe_agent(agent: Agent) -> dict[str, Any]:
-    """The agent's ``describe()`` if it has one, else its class name."""
+    """The agent's ``describe()`` if it has one, else its class name; credentials in URLs redacted.
+
+    This is what result files record, so a third-party agent's ``base_url`` with a password in
+    it is written as ``https://***@host/...`` (see :mod:`agents.redaction`).
+    """
     describe = getattr(agent, "describe", None)
-    return dict(describe()) if callable(describe) else {"class": type(agent).__name__}
+    return redact(dict(describe())) if callable(describe) else {"class": type(agent).__name__}

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from agents.prompting import PromptingAgent, make_prompting_agent
+from agents.registry import forwards_kwargs
 from customer_env.data.spec import StoreSpec
 
 CHECKPOINT_KINDS = ("sft", "customer_r1")
@@ -338,6 +339,7 @@ def checkpoint_of(agent_name: str, agent_kwargs: Mapping[str, Any]) -> ResolvedC
     return resolve_checkpoint(given, kind=kind, revision=agent_kwargs.get("revision"))
 
 
+@forwards_kwargs("agents.prompting:make_prompting_agent", fills=("backend", "model", "tokenizer"))
 def make_checkpoint_agent(kind: str, checkpoint: str | os.PathLike[str] | None = None, *,
                           device: str | None = None, dtype: str | None = None, revision: str | None = None,
                           **kwargs: Any) -> PromptingAgent:
@@ -363,12 +365,14 @@ def make_checkpoint_agent(kind: str, checkpoint: str | os.PathLike[str] | None =
     return agent
 
 
+@forwards_kwargs(make_checkpoint_agent, fills=("kind", "checkpoint"))
 def make_sft_agent(checkpoint: str | os.PathLike[str] | None = None, *, seed: int = 0,
                    **kwargs: Any) -> PromptingAgent:
     """The ``sft`` agent of the registry (see :func:`make_checkpoint_agent`)."""
     return make_checkpoint_agent("sft", checkpoint, seed=seed, **kwargs)
 
 
+@forwards_kwargs(make_checkpoint_agent, fills=("kind", "checkpoint"))
 def make_customer_r1_agent(checkpoint: str | os.PathLike[str] | None = None, *, seed: int = 0,
                            **kwargs: Any) -> PromptingAgent:
     """The ``customer_r1`` agent of the registry (see :func:`make_checkpoint_agent`)."""

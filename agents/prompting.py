@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from agents.backends import ChatBackend, Generation, SamplingParams
 from agents.base import BaseAgent, Observation
-from customer_env.actions import parse_completion
-from customer_env.prompt import SYSTEM_PROMPT, actionable_names, build_messages
+from agents.registry import forwards_kwargs
+from customer_env.prompt import SYSTEM_PROMPT, build_messages
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +37,11 @@ class PromptingAgent(BaseAgent):
         name: A label for result files.
 
     Attributes:
-        stats: ``requests``, ``generation_failures`` (the backend gave up), ``unparsable`` (the
-            text is no valid action on the page), ``truncated`` (hit max_new_tokens) and
-            ``errors`` (Counter of failure messages, first 80 characters).
+        stats: ``requests``, ``generation_failures`` (the backend gave up), ``truncated`` (hit
+            max_new_tokens), ``errors`` (Counter of failure messages, first 80 characters), and,
+            from the environment's step ``info`` passed to :meth:`observe` (rollout does),
+            ``unparsable`` (the answer is not format-valid) and ``ungrounded`` (format-valid, but
+            its element is not on the page).
     """
 
     def __init__(self, backend: ChatBackend, *, params: SamplingParams | None = None,
@@ -49,7 +51,7 @@ class PromptingAgent(BaseAgent):
         self.system_prompt = system_prompt
         self.name = name
         self.stats: dict[str, Any] = {"requests": 0, "generation_failures": 0, "unparsable": 0,
-                                      "truncated": 0, "errors": Counter()}
+                                      "ungrounded": 0, "truncated": 0, "errors": Counter()}
 
     def act(self, observation: Observation) -> str:
         return self.act_batch([observation])[0]
@@ -78,14 +80,42 @@ class PromptingAgent(BaseAgent):
             return
         if generation.finish_reason == "length":
             self.stats["truncated"] += 1
-        names = actionable_names(observation)
-        if not parse_completion(generation.text, valid_names=names or None).ok:
+
+    def observe(self, info: Mapping[str, Any]) -> None:
+        """Count the environment's verdict on the last answer (it parsed it once; no re-parse here)."""
+        if not info.get("parse_ok", True):
             self.stats["unparsable"] += 1
+        elif info.get("grounded") is False:
+            self.stats["ungrounded"] += 1
 
     def describe(self) -> dict[str, Any]:
         stats = {**self.stats, "errors": dict(self.stats["errors"].most_common(10))}
         return {"class": type(self).__name__, "name": self.name, "backend": self.backend.describe(),
                 "params": self.params.as_dict() if self.params else None, "stats": stats}
+
+
+#: The chat backends by name, imported on use.
+BACKENDS = {"transformers": "agents.backends.transformers_backend:TransformersBackend",
+            "openai": "agents.backends.openai_backend:OpenAIBackend"}
+
+
+def backend_target(arguments: Mapping[str, Any]) -> Any:
+    """What ``make_prompting_agent(**arguments)`` passes its ``**backend_kwargs`` to: the named
+    backend's class (``"module:attribute"``); a backend object takes none.
+
+    Raises:
+        ValueError: for an unknown backend name.
+    """
+    name = arguments.get("backend", "transformers")
+    if not isinstance(name, str):
+        return _takes_nothing
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; expected one of {', '.join(BACKENDS)}")
+    return BACKENDS[name]
+
+
+def _takes_nothing() -> None:
+    """A backend object is used as it is: it takes no backend arguments."""
 
 
 def make_backend(backend: str = "transformers", model: Any = None, *, tokenizer: Any = None,
@@ -108,6 +138,7 @@ def make_backend(backend: str = "transformers", model: Any = None, *, tokenizer:
     raise ValueError(f"unknown backend {backend!r}; expected 'transformers' or 'openai'")
 
 
+@forwards_kwargs(choose=backend_target, fills=("model", "tokenizer", "params"))
 def make_prompting_agent(backend: str | ChatBackend = "transformers", model: Any = None, *,
                          tokenizer: Any = None, max_new_tokens: int = 256, temperature: float = 0.0,
                          top_p: float = 1.0, seed: int = 0, name: str | None = None,

@@ -3,6 +3,10 @@
 Built-in agents are registered as ``"module:attribute"`` strings and imported on first use, so
 that listing or making a model-free agent never imports torch or transformers.
 
+A factory that passes its ``**kwargs`` on to another callable says where with
+:func:`forwards_kwargs`, so that agent options can be checked against the whole chain of
+signatures before anything is built (``agents.agent_spec``).
+
 Example:
     >>> import agents
     >>> "frequency" in agents.available()
@@ -13,8 +17,8 @@ Example:
 from __future__ import annotations
 
 import importlib
-import json
-from typing import Any, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 from agents.base import Agent
 
@@ -30,6 +34,69 @@ _BUILTIN: dict[str, str] = {
 }
 
 _REGISTRY: dict[str, AgentFactory | str] = dict(_BUILTIN)
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+#: A callable, or where to import it from (``"module:attribute"``).
+Target = Callable[..., Any] | str
+
+
+@dataclass(frozen=True)
+class KwargsForwarding:
+    """Where a factory's ``**kwargs`` go (declared with :func:`forwards_kwargs`).
+
+    Attributes:
+        target: The callable that receives them, or its ``"module:attribute"`` (None with ``choose``).
+        choose: Picks the target from the arguments given to the factory (e.g. by a backend
+            name); raises ValueError for a bad choice.
+        fills: The target's parameters that the factory sets itself (a caller cannot set them).
+    """
+
+    target: Target | None = None
+    choose: Callable[[Mapping[str, Any]], Target] | None = None
+    fills: frozenset[str] = frozenset()
+
+    def resolve(self, given: Mapping[str, Any]) -> Callable[..., Any]:
+        """The callable that receives the ``**kwargs`` of a factory called with ``given``."""
+        target = self.choose(given) if self.choose is not None else self.target
+        if target is None:
+            raise ValueError("a kwargs forwarding names no target")
+        return _load(target) if isinstance(target, str) else target
+
+
+def forwards_kwargs(target: Target | None = None, *, choose: Callable[[Mapping[str, Any]], Target] | None = None,
+                    fills: Iterable[str] = ()) -> Callable[[_F], _F]:
+    """Declare that the decorated factory passes its ``**kwargs`` on to another callable.
+
+    Args:
+        target: The receiving callable or its ``"module:attribute"``.
+        choose: Instead of ``target``: picks the receiver from the factory's arguments.
+        fills: Parameters of the receiver that the factory sets itself.
+
+    Example:
+        >>> @forwards_kwargs("agents.prompting:make_prompting_agent", fills=("backend", "model"))
+        ... def make_mine(path: str, **kwargs): ...
+        >>> sorted(kwargs_forwarding(make_mine).fills)
+        ['backend', 'model']
+    """
+    if (target is None) == (choose is None):
+        raise ValueError("forwards_kwargs needs exactly one of target and choose")
+
+    def mark(fn: _F) -> _F:
+        fn.__kwargs_forwarding__ = KwargsForwarding(target, choose, frozenset(fills))  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def kwargs_forwarding(fn: Callable[..., Any]) -> KwargsForwarding | None:
+    """What :func:`forwards_kwargs` declared for ``fn`` (None: undeclared)."""
+    declared = getattr(fn, "__kwargs_forwarding__", None)
+    return declared if isinstance(declared, KwargsForwarding) else None
+
+
+def _load(target: str) -> Callable[..., Any]:
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 def register(name: str, factory: AgentFactory, *, overwrite: bool = False) -> None:
@@ -62,10 +129,7 @@ def factory(name: str) -> AgentFactory:
     if name not in _REGISTRY:
         raise KeyError(f"unknown agent {name!r}; available: {', '.join(available())}")
     entry = _REGISTRY[name]
-    if isinstance(entry, str):
-        module, _, attribute = entry.partition(":")
-        entry = getattr(importlib.import_module(module), attribute)
-    return entry
+    return _load(entry) if isinstance(entry, str) else entry
 
 
 def make(name: str, **kwargs: Any) -> Agent:
@@ -75,26 +139,3 @@ def make(name: str, **kwargs: Any) -> Agent:
         KeyError: naming the unknown agent and the available ones.
     """
     return factory(name)(**kwargs)
-
-
-def parse_agent_args(pairs: Sequence[str]) -> dict[str, Any]:
-    """Agent keyword arguments from ``KEY=VALUE`` pairs (the scripts' ``--agent-arg``); values are JSON
-    when they parse (numbers, true, lists), else strings.
-
-    Raises:
-        SystemExit: naming a pair without ``=`` or without a key.
-
-    Example:
-        >>> parse_agent_args(["batch_size=8", "backend=openai"])
-        {'batch_size': 8, 'backend': 'openai'}
-    """
-    kwargs: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"--agent-arg expects KEY=VALUE, got {pair!r}")
-        try:
-            kwargs[key] = json.loads(value)
-        except json.JSONDecodeError:
-            kwargs[key] = value
-    return kwargs

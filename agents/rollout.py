@@ -9,8 +9,11 @@ start of each session when the agent has it. The metrics are :func:`customer_env
 over the samples; predicted click types come from a :class:`~customer_env.metrics.ClickTypeLookup`
 over the gold clicks of the training split and of the evaluated split.
 
-An action whose name is not on the current page is invalid, as the environment scores it: it is
-a format failure in every metric; ``rollout.parse_errors`` counts why answers were invalid.
+The environment parses each answer once; a sample takes the parsed action, rationale, error
+code and grounding from the step's ``info`` (definitions: ``docs/METRICS.md``). An answer that
+does not parse is a format failure in every metric (``rollout.parse_errors`` counts why); a
+well-formed action on an element that is not on the rendered page is scored like any other
+prediction and counted as ungrounded (``rollout.ungrounded_predictions``, the grounding rate).
 
 A trained checkpoint is evaluated under the conditions it was trained on
 (:func:`plan_evaluation`): the page scale of its training data when the config leaves the page
@@ -28,9 +31,11 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import logging
+import re
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
@@ -38,14 +43,14 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from agents.base import Agent, act_many, describe_agent, reset_agent
+from agents.base import Agent, act_many, describe_agent, observe_agent, reset_agent
 from agents.checkpoint import ResolvedCheckpoint, TrainingConditions, checkpoint_of
-from customer_env.actions import parse_completion
 from customer_env.cache import atomic_write_text
+from customer_env.data.decode import parse_timestamp, user_id_from_session_id
 from customer_env.data.spec import StoreSpec
 from customer_env.metrics import ClickTypeLookup, StepRecord, evaluate
-from customer_env.prompt.observation import actionable_names
 from customer_env.provenance import provenance
+from customer_env.records import session_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -109,9 +114,9 @@ class EvaluationPlan:
 
     Attributes:
         config: The config to run, with the checkpoints' page scale when it left it open.
-        agent_kwargs: Per agent, its keyword arguments, ``checkpoint=`` resolved (a directory or
-            hub id), so that every run loads the very checkpoint the plan read.
-        checkpoints: The agents that load a checkpoint, and what it says.
+        agent_kwargs: Per run label, the agent's keyword arguments, ``checkpoint=`` resolved (a
+            directory or hub id), so that every run loads the very checkpoint the plan read.
+        checkpoints: Per run label of an agent that loads a checkpoint, what it says.
         notes: What was adopted from the checkpoints, and where the config departs from them.
     """
 
@@ -121,7 +126,7 @@ class EvaluationPlan:
     notes: list[str]
 
 
-def plan_evaluation(config: RolloutConfig, agents: Mapping[str, Mapping[str, Any]]) -> EvaluationPlan:
+def plan_evaluation(config: RolloutConfig, agents: Mapping[str, tuple[str, Mapping[str, Any]]]) -> EvaluationPlan:
     """Evaluate checkpoints on the pages they were trained on (the one resolver of training conditions).
 
     Every agent that loads a checkpoint (``agents.checkpoint.checkpoint_of``) has it resolved and
@@ -133,19 +138,20 @@ def plan_evaluation(config: RolloutConfig, agents: Mapping[str, Mapping[str, Any
 
     Args:
         config: The requested rollout.
-        agents: Agent name -> keyword arguments (``checkpoint=`` where given).
+        agents: Run label -> (agent name, keyword arguments with ``checkpoint=`` where given); the
+            label is the agent name unless one agent runs with several options.
 
     Raises:
         ValueError: When the checkpoints were trained at different page scales and the config
             does not choose one (every agent of a comparison sees the same pages).
     """
-    kwargs = {name: dict(values) for name, values in agents.items()}
+    kwargs = {label: dict(values) for label, (_, values) in agents.items()}
     checkpoints: dict[str, ResolvedCheckpoint] = {}
-    for name, values in kwargs.items():
-        resolved = checkpoint_of(name, values)
+    for label, (name, _) in agents.items():
+        resolved = checkpoint_of(name, kwargs[label])
         if resolved is not None:
-            checkpoints[name] = resolved
-            values["checkpoint"] = resolved.path
+            checkpoints[label] = resolved
+            kwargs[label]["checkpoint"] = resolved.path
     notes: list[str] = []
     trained = {name: r.conditions for name, r in checkpoints.items() if r.conditions is not None}
     for name in sorted(set(checkpoints) - set(trained)):
@@ -227,7 +233,8 @@ def make_env(config: RolloutConfig, store: Any, sessions: Any, *, tokenizer: Any
 
 
 def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any = None, train_store: Any = None,
-                progress: bool = True, on_step: Callable[[dict[str, Any]], None] | None = None) -> RolloutResult:
+                progress: bool = True, on_step: Callable[[dict[str, Any]], None] | None = None,
+                desc: str = "rollout") -> RolloutResult:
     """Replay the configured sessions with ``agent`` and score every step.
 
     Args:
@@ -236,6 +243,7 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
         store, train_store: Already opened stores (default: opened from ``config``).
         progress: Show a tqdm bar over steps.
         on_step: Called with each sample as soon as it is scored (e.g. to print it).
+        desc: The progress bar's label (compare labels each bar with its run).
     """
     from tqdm.auto import tqdm
 
@@ -262,7 +270,7 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
     pending = list(reversed(session_ids))
     active: list[list[Any]] = []  # [env, observation, info]
     free = list(reversed(envs))
-    with tqdm(total=total, desc="rollout", unit="step", disable=not progress) as bar:
+    with tqdm(total=total, desc=desc, unit="step", disable=not progress) as bar:
         while pending or active:
             while pending and free:
                 env = free.pop()
@@ -274,8 +282,9 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
             for lane, text in zip(active, texts):
                 env, observation, before = lane
                 next_observation, _, terminated, truncated, info = env.step(text)
+                observe_agent(agent, info)
                 sample = _sample(store, observation, before, info, text)
-                parse_errors[(sample["parse_error"] or "ok").split(":", 1)[0]] += 1
+                parse_errors[info.get("parse_error_code") or "ok"] += 1
                 samples.append(sample)
                 bar.update(1)
                 if on_step is not None:
@@ -302,6 +311,7 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
                     "fingerprint": store.fingerprint, "train_fingerprint": train_store.fingerprint},
         "rollout": {"steps": len(samples), "wall_s": round(time.perf_counter() - started, 3),
                     "parse_errors": dict(parse_errors),
+                    "ungrounded_predictions": sum(1 for s in samples if s["parse_ok"] and not s["grounded"]),
                     # fits: within budget with every element of the current page kept.
                     "prompts_not_fitting": sum(1 for s in samples if not s["fits"]),
                     "prompts_over_budget": sum(1 for s in samples if not s["within_budget"]),
@@ -314,23 +324,24 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
 
 def _sample(store: Any, observation: Mapping[str, str], before: Mapping[str, Any], info: Mapping[str, Any],
             text: str) -> dict[str, Any]:
+    """One sample from the step's ``info``: the environment has parsed and scored the answer."""
     session = store.session(info["session_id"])
     index = info["scored_step_index"]
-    names = actionable_names(observation)
-    parsed = parse_completion(text, valid_names=names or None)
     truncation = before.get("truncation") or {}
     return {
         "session_id": info["session_id"], "step_index": index, "user_id": session.user_id,
         "persona_user_id": before.get("persona_user_id"), "persona_mode": before.get("persona_mode"),
-        "completion": text, "predicted": info["agent_action"], "predicted_rationale": parsed.rationale,
+        "completion": text, "predicted": info["agent_action"], "predicted_rationale": info.get("agent_rationale"),
         "parse_ok": info["parse_ok"], "parse_error": None if info["parse_ok"] else info["parse_error"],
+        "grounded": bool(info.get("grounded")), "rationale_error": info.get("rationale_error"),
         "gold": info["gold_action"], "reward": info["reward"], "reward_components": info["reward_components"],
         "correct": info["correct"], "human_rationale": session.steps[index].rationale,
         "session_length": len(session), "session_purchased": session.purchased,
+        "session_outcome": session_outcome(session.steps[-1].action),
         "prompt_tokens": before.get("prompt_tokens"), "fits": bool(before.get("fits", True)),
         "within_budget": bool(truncation.get("within_budget", True)),
         "page_elements_dropped": int(truncation.get("page_elements_dropped", 0)),
-        # format.md section 6: a gold element cut from the prompt's page makes the step unanswerable.
+        # docs/METRICS.md (pitfalls): a gold element cut from the prompt's page makes the step unanswerable.
         "gold_in_prompt": _shown(info["gold_action"].get("name"), observation.get("page", "")),
     }
 
@@ -340,21 +351,75 @@ def _shown(name: str | None, page_text: str) -> bool:
     return name is None or f'name="{name}"' in page_text or f'name="{html.escape(name)}"' in page_text
 
 
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def json_text(value: Any, **dumps_kwargs: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False)`` that is always writable as UTF-8.
+
+    A model can write a lone surrogate (``"\\ud83d"``: half an emoji); decoded, it is text that
+    UTF-8 cannot encode. JSON text holds such a character only inside a string, so it is written
+    back as its ``\\uXXXX`` escape: the file stays valid UTF-8 and reads back to the same value.
+
+    Example:
+        >>> json_text({"completion": "\\ud83d ok é"})
+        '{"completion": "\\\\ud83d ok é"}'
+    """
+    return escape_lone_surrogates(json.dumps(value, ensure_ascii=False, **dumps_kwargs))
+
+
+def escape_lone_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate written as its ``\\uXXXX`` escape, so it encodes as UTF-8.
+
+    In JSON text the escape reads back as the same character; in a page (the trajectory viewer)
+    it shows the reader what the model wrote instead of failing the write.
+
+    Example:
+        >>> escape_lone_surrogates("half an emoji: \\ud83d")
+        'half an emoji: \\\\ud83d'
+    """
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def write_rollout(result: RolloutResult, out_dir: str | Path) -> tuple[Path, Path]:
     """Write ``samples.jsonl`` and ``results.json`` into ``out_dir``, each atomically."""
     out = Path(out_dir)
     samples_path, results_path = out / SAMPLES_FILE, out / RESULTS_FILE
-    atomic_write_text(samples_path, "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in result.samples))
+    atomic_write_text(samples_path, "".join(json_text(s) + "\n" for s in result.samples))
     payload = {**result.info, "metrics": result.metrics, "samples_file": SAMPLES_FILE}
-    atomic_write_text(results_path, json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
+    atomic_write_text(results_path, json_text(payload, indent=2, default=str) + "\n")
     return samples_path, results_path
 
 
+def session_label(session_id: str) -> str:
+    """A short label that tells sessions apart in printed lines.
+
+    An OPeRA id ``{user_id}_{start_iso}_{end_iso}`` becomes the user id's first 8 characters and
+    the start time to the second (one shopper does not start two sessions in the same second);
+    its first 24 characters, printed before, are the same for every session of one user. Another
+    id of up to 24 characters stays whole; a longer one keeps 15 characters and a hash of all of it.
+
+    Example:
+        >>> session_label("324934a2-5d58-49d9-bae8-545fba660731_2025-04-14T21:52:46.756000Z_"
+        ...               "2025-04-14T21:55:50.785000Z")
+        '324934a2 2025-04-14 21:52:46'
+    """
+    user_id = user_id_from_session_id(session_id)
+    if user_id is not None:
+        start = parse_timestamp(session_id[len(user_id) + 1:].rsplit("_", 1)[0])
+        return f"{user_id[:8]} {start:%Y-%m-%d %H:%M:%S}"
+    if len(session_id) <= 24:
+        return session_id
+    return f"{session_id[:15]}~{hashlib.blake2b(session_id.encode(), digest_size=4).hexdigest()}"
+
+
 def step_line(sample: Mapping[str, Any]) -> str:
-    """One printable line: the human's action, the agent's, and the reward."""
+    """One printable line: the session's label, the human's action, the agent's (marked when not on
+    the page), and the reward."""
     gold = {k: v for k, v in sample["gold"].items() if v is not None}
-    agent = json.dumps(sample["predicted"], ensure_ascii=False) if sample["predicted"] else \
-        f"(invalid: {sample['parse_error']})"
+    agent = json_text(sample["predicted"]) if sample["predicted"] else f"(invalid: {sample['parse_error']})"
+    if sample["predicted"] and sample.get("grounded") is False:
+        agent += " (not on the page)"
     mark = "correct" if sample["correct"] else "wrong"
-    return (f"{sample['session_id'][:24]} #{sample['step_index']:<3} human {json.dumps(gold, ensure_ascii=False)}"
+    return (f"{session_label(sample['session_id'])} #{sample['step_index']:<3} human {json_text(gold)}"
             f" | agent {agent} | reward {sample['reward']:g} {mark}")

@@ -45,10 +45,13 @@ Gymnasium's ``TimeLimit``); the observation is then the next recorded page.
 (the step whose page is shown), ``action_id``, ``session_length``, ``prompt_tokens``, ``fits``,
 ``truncation`` (the renderer's report as a dict), ``persona_mode`` and ``persona_user_id`` (whose
 persona is shown; None for none or custom). After a step it also holds the scored step's
-``scored_step_index``, ``scored_action_id``, ``gold_action`` (wire dict + ``click_type``),
-``agent_action`` (wire dict, or None when invalid), ``parse_ok``, ``parse_error``, ``reward``,
-``reward_components`` and ``correct``. The gold action of a step is never in any info before
-that step is scored.
+``scored_step_index``, ``scored_action_id``, ``gold_action`` (wire dict + ``click_type``), the
+answer parsed once (``docs/METRICS.md``): ``agent_action`` (wire dict of the format-valid action,
+on the page or not; None when it does not parse), ``agent_rationale``, ``parse_ok`` (format-valid),
+``parse_error`` and ``parse_error_code`` (None when it parses), ``rationale_error`` (why no
+format reward, or None), ``grounded`` (the action's element is on the rendered page), and
+``reward``, ``reward_components`` and ``correct``. The gold action of a step is never in any
+info before that step is scored.
 
 Example:
     >>> import gymnasium as gym, customer_env
@@ -69,7 +72,7 @@ from typing import Any, Mapping, Sequence, Union
 import gymnasium as gym
 import numpy as np
 
-from customer_env.actions import format_completion
+from customer_env.actions import ParsedCompletion, format_completion, ground, parse_completion
 from customer_env.env_options import (
     PersonaSpec,
     RewardSpec,
@@ -303,7 +306,7 @@ class OperaEnv(gym.Env[dict, str]):
             action: The completion text (wire JSON), a wire dict (with or without the
                 ``{"rationale", "action"}`` wrapper) or an :class:`~customer_env.records.Action`.
                 A bare dict or an Action is written in the wire format with an empty rationale
-                (so it earns the format reward). Text that does not parse is scored as a format
+                (so it earns no format reward). Text that does not parse is scored as a format
                 failure; nothing is raised.
 
         Returns:
@@ -325,6 +328,10 @@ class OperaEnv(gym.Env[dict, str]):
         result = compute_reward(self.reward, text, gold, valid_names=self.page_names,
                                 config=self.reward_config)
         parsed = result.parsed
+        if not isinstance(parsed, ParsedCompletion):  # a custom reward that parsed nothing
+            parsed = parse_completion(text, valid_names=self.page_names)
+        elif parsed.grounded is None:
+            parsed = ground(parsed, self.page_names)
         correct = bool(result.correct)
         episode.history.append(self._history_item(session, index, parsed, correct))
         episode.index += 1
@@ -334,14 +341,18 @@ class OperaEnv(gym.Env[dict, str]):
         truncated = (not terminated and self.max_episode_steps is not None
                      and episode.steps_taken >= self.max_episode_steps)
         episode.done = terminated or truncated
-        agent_action = parsed.action if parsed is not None and parsed.ok else None
+        agent_action = parsed.action if parsed.ok else None
         episode.last = {
             "scored_step_index": index,
             "scored_action_id": session.steps[index].action_id,
             "gold_action": {**gold.to_wire(), "click_type": gold.click_type},
             "agent_action": agent_action.to_wire() if agent_action is not None else None,
-            "parse_ok": bool(parsed is not None and parsed.ok),
-            "parse_error": parsed.error if parsed is not None else "no parse result",
+            "agent_rationale": parsed.rationale,
+            "parse_ok": bool(parsed.ok),
+            "parse_error": parsed.error,
+            "parse_error_code": parsed.error_code,
+            "rationale_error": parsed.rationale_error,
+            "grounded": bool(parsed.grounded),
             "reward": float(result.total),
             "reward_components": {k: float(v) for k, v in result.components.items()},
             "correct": correct,
@@ -430,7 +441,7 @@ class OperaEnv(gym.Env[dict, str]):
     def _history_item(self, session: Session, index: int, parsed: Any, correct: bool) -> HistoryItem:
         """The history entry of a scored step (see the table in the module docstring)."""
         agents_turn = self.history_source == "agent" or (self.on_mismatch == "continue" and not correct)
-        if not agents_turn or parsed is None or not parsed.ok or parsed.action is None:
+        if not agents_turn or not parsed.ok or not parsed.grounded or parsed.action is None:
             return self._human_item(session, index)
         step = session.steps[index]
         return HistoryItem(action=parsed.action, rationale=parsed.rationale, url=step.url or "",

@@ -56,17 +56,22 @@ class Action:
         return cls(type=str(wire["type"]), name=wire.get("name"), text=wire.get("text"))
 
     def matches(self, other: "Action") -> bool:
-        """Exact-match correctness as the paper defines it.
+        """Exact-match correctness as the paper defines it (``docs/METRICS.md``).
 
         The types must be equal; a click also needs the same name; an input the same name and the
-        same text; a terminate nothing else. The click type is never compared.
+        same text; a terminate nothing else. Names and texts are compared after stripping leading
+        and trailing whitespace, case-sensitively. The click type is never compared.
+
+        Example:
+            >>> Action("input", "q", " rice cooker").matches(Action("input", "q ", "rice cooker "))
+            True
         """
         if self.type != other.type:
             return False
         if self.type == "click":
-            return self.name == other.name
+            return _stripped(self.name) == _stripped(other.name)
         if self.type == "input":
-            return self.name == other.name and (self.text or "") == (other.text or "")
+            return _stripped(self.name) == _stripped(other.name) and _stripped(self.text) == _stripped(other.text)
         return True
 
     @property
@@ -114,6 +119,25 @@ class Persona:
         if self.interview_summary:
             lines += ["Interview summary:", self.interview_summary.strip(), ""]
         return "\n".join(lines).strip()
+
+
+def _stripped(value: str | None) -> str:
+    return (value or "").strip()
+
+
+def session_outcome(last_action: Action | None) -> str:
+    """How a session ends, from its last action: ``purchase`` (a click of click type purchase)
+    or ``terminate`` (anything else, e.g. a terminate). The one definition metrics use.
+
+    Example:
+        >>> session_outcome(Action("click", "buybox.buy_now", click_type="purchase"))
+        'purchase'
+        >>> session_outcome(Action("terminate"))
+        'terminate'
+    """
+    if last_action is not None and last_action.type == "click" and last_action.click_type == "purchase":
+        return "purchase"
+    return "terminate"
 
 
 def _value_text(value: Any) -> str:
@@ -197,16 +221,9 @@ class Session:
 
     @property
     def outcome(self) -> str:
-        """``purchase`` if the session ends with a purchase click, ``terminate`` if it ends with a
-        terminate action, else ``other`` (a session cut short)."""
-        if not self.steps:
-            return "other"
-        last = self.steps[-1].action
-        if last.type == "terminate":
-            return "terminate"
-        if any(s.action.click_type == "purchase" for s in self.steps):
-            return "purchase"
-        return "other"
+        """The session outcome (``docs/METRICS.md``): ``purchase`` when its last action is a click
+        of click type purchase, else ``terminate``."""
+        return session_outcome(self.steps[-1].action if self.steps else None)
 
     @property
     def purchased(self) -> bool:

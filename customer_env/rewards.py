@@ -1,36 +1,42 @@
 """Verifiable rewards for a predicted action (the environment's; TRL's calling convention is in
 ``training.grpo_rewards``).
 
-Three presets (:data:`REWARD_PRESETS`):
+Three presets (:data:`REWARD_PRESETS`); ``docs/METRICS.md`` gives each definition and its source.
 
 ``customer_r1``
-    The Customer-R1 reward: an action reward weighted by the difficulty of the **gold** action,
-    plus a binary format reward. Correct input 2000; correct click 1000, except product_option 10
-    and review or search 1; correct terminate 1; a wrong answer when the gold is a click -1 (0 in
-    the ``rl_only`` variant). The paper leaves two values open; we choose a wrong answer on a
-    non-click gold = 0 and format reward = 1.0 (a format-only completion earns as much as a
-    correct terminate). Everything is a field of :class:`CustomerR1RewardConfig`. Weights from
-    1 to 2000 make GRPO advantages dominated by rare input steps; ``scale="log"`` maps each action
+    The Customer-R1 reward (paper, Eq. 2): ``R = w(a_hat) * R_action + R_format``, ``a_hat`` the
+    **predicted** action. A correct prediction earns its difficulty weight: input 2000; click
+    1000, except product_option 10 and review or search 1; terminate 1. A well-formed but wrong
+    prediction that is a **click** earns -1 (0 in the ``rl_only`` variant); a wrong predicted
+    input or terminate earns 0, whatever the gold type. A completion that does not parse earns
+    0 and no format reward. ``R_format`` (unpublished size; we use 1.0) is paid for a parseable
+    action in the wrapper after a non-blank string rationale (``ParsedCompletion.format_ok``); a
+    rationale problem voids only it. ``penalty_keyed_on="gold"`` restores the rule of earlier
+    project versions (a wrong or unparseable answer on a gold click earns -1). Weights from 1 to
+    2000 make GRPO advantages dominated by rare input steps; ``scale="log"`` maps each action
     weight w to ``sign(w) * log1p(|w|)`` (2000 -> 7.6, 1000 -> 6.9, 10 -> 2.4, 1 -> 0.69) and
     ``scale="max"`` divides by the largest weight; the format reward is never scaled.
 ``exact``
     1 if the action is exactly right, else 0; no format reward.
 ``shop_r1``
-    Shop-R1's hierarchical reward: format 0.5, action type 0.3, then for the right type 0.1 per
-    required attribute present (name; text for an input) and, for hard actions (click, input),
-    ``hard_scale`` (1000) times the ROUGE-L F1 of each required value when it reaches 0.75. The
-    rationale self-certainty term needs the policy's logits and is left out. When the only
-    problem of a completion is a name not on the page, its type and values still earn the soft
-    parts (format does not).
+    Shop-R1's hierarchical reward (paper, Table 1): a valid JSON response earns format 0.5 and
+    without one nothing at all; the right action type 0.3; then a click +0.2 for a non-empty
+    name and + DARS x ROUGE-L(name); an input +0.1 for a non-empty name, +0.1 for a non-empty
+    text, +0.1 x ROUGE-L(name) and + DARS x ROUGE-L(text); a terminate the type reward only. A
+    similarity term pays only when ROUGE-L is above the threshold (0.75); DARS is 1000. The
+    rationale self-certainty term needs the policy's logits and is left out.
 
-A completion is correct when it parses (with the page's names, when given) and
-:meth:`Action.matches` the gold action.
+Correctness is :meth:`Action.matches` of a format-valid prediction (names and texts stripped).
+Whether the named element is on the page (grounding) changes no reward: ``valid_names`` only
+fills ``RewardResult.parsed.grounded``.
 
 Example:
     >>> gold = Action("click", "reviews", click_type="review")
-    >>> r = compute_reward("customer_r1", '{"rationale": "", "action": {"type": "click", "name": "reviews"}}', gold)
+    >>> r = compute_reward("customer_r1", '{"rationale": "Stars.", "action": {"type": "click", "name": "reviews"}}', gold)
     >>> r.total, r.components
     (2.0, {'action': 1.0, 'format': 1.0})
+    >>> compute_reward("customer_r1", '{"rationale": "x", "action": {"type": "click", "name": "cart"}}', gold).total
+    0.0
 """
 
 from __future__ import annotations
@@ -44,6 +50,9 @@ from customer_env.actions import ParsedCompletion, parse_completion
 from customer_env.constants import ACTION_TYPES
 from customer_env.records import Action
 
+#: Who a Customer-R1 penalty is keyed on: the predicted action (Eq. 2) or the gold one (older rule).
+PENALTY_KEYS = ("prediction", "gold")
+
 
 @dataclass(frozen=True)
 class RewardResult:
@@ -52,7 +61,7 @@ class RewardResult:
     Attributes:
         total: The reward (the sum of ``components``).
         components: Named parts of the reward, in a fixed order per preset.
-        parsed: The parsed completion.
+        parsed: The parsed completion (``parsed.grounded`` when page names were given).
         correct: Whether the predicted action exactly matches the gold one.
     """
 
@@ -64,18 +73,26 @@ class RewardResult:
 
 @dataclass(frozen=True)
 class CustomerR1RewardConfig:
-    """Weights of the Customer-R1 reward (see the module docstring for the choices).
+    """Weights of the Customer-R1 reward (see the module docstring and ``docs/METRICS.md``).
 
     Attributes:
-        variant: ``sft_init`` (GRPO from the SFT model: wrong click -1) or ``rl_only`` (wrong 0).
+        variant: ``sft_init`` (GRPO from the SFT model: a wrong click -1) or ``rl_only`` (0).
         input_weight: Correct input.
         click_weight: Correct click of a type not in ``click_type_weights`` (or of unknown type).
         click_type_weights: Correct click of these gold click types.
         terminate_weight: Correct terminate.
-        wrong_click: Wrong answer on a click gold; None takes the variant's value (-1 or 0).
-        wrong_other: Wrong answer on an input or terminate gold (unpublished; we use 0).
+        wrong_click: Wrong predicted click; None takes the variant's value (-1 or 0).
+        wrong_other: Wrong predicted input or terminate (the paper gives none; we use 0).
         format_weight: Binary format reward (unpublished; we use 1.0), never scaled.
         scale: ``none``, ``log`` or ``max`` rescaling of the action reward.
+        penalty_keyed_on: ``prediction`` (Eq. 2, the default: the predicted type picks
+            ``wrong_click`` or ``wrong_other``, and an unparseable answer earns 0) or ``gold``
+            (the older rule: any wrong or unparseable answer on a gold click earns
+            ``wrong_click``, on other golds ``wrong_other``).
+
+    Example:
+        >>> CustomerR1RewardConfig(variant="rl_only").wrong_click_value
+        0.0
     """
 
     variant: str = "sft_init"
@@ -89,18 +106,37 @@ class CustomerR1RewardConfig:
     wrong_other: float = 0.0
     format_weight: float = 1.0
     scale: str = "none"
+    penalty_keyed_on: str = "prediction"
 
     def __post_init__(self) -> None:
         if self.variant not in ("sft_init", "rl_only"):
             raise ValueError(f"variant must be 'sft_init' or 'rl_only', got {self.variant!r}")
         if self.scale not in ("none", "log", "max"):
             raise ValueError(f"scale must be 'none', 'log' or 'max', got {self.scale!r}")
+        if self.penalty_keyed_on not in PENALTY_KEYS:
+            raise ValueError(f"penalty_keyed_on must be one of {list(PENALTY_KEYS)}, got {self.penalty_keyed_on!r}")
 
     @property
     def wrong_click_value(self) -> float:
         if self.wrong_click is not None:
-            return self.wrong_click
+            return float(self.wrong_click)
         return -1.0 if self.variant == "sft_init" else 0.0
+
+    def correct_weight(self, gold: Action) -> float:
+        """The weight of a correct prediction of ``gold`` (type, and click type for a click)."""
+        if gold.type == "input":
+            return self.input_weight
+        if gold.type == "click":
+            return self.click_type_weights.get(gold.click_type or "", self.click_weight)
+        return self.terminate_weight
+
+    def wrong_weight(self, predicted: Action | None, gold: Action) -> float:
+        """The action part of a wrong (or, ``predicted`` None, unparseable) answer."""
+        if self.penalty_keyed_on == "gold":
+            return self.wrong_click_value if gold.type == "click" else self.wrong_other
+        if predicted is None:
+            return 0.0
+        return self.wrong_click_value if predicted.type == "click" else self.wrong_other
 
     def scaled(self, weight: float) -> float:
         """Apply ``scale`` to an action-reward value."""
@@ -116,15 +152,36 @@ class CustomerR1RewardConfig:
 
 @dataclass(frozen=True)
 class ShopR1RewardConfig:
-    """Weights of the Shop-R1 hierarchical reward (see the module docstring)."""
+    """Weights of Shop-R1's hierarchical reward; the defaults are the paper's Table 1.
+
+    Attributes:
+        format_weight: A valid JSON response (without one the whole reward is 0).
+        type_weight: The predicted action type equals the gold one.
+        click_name_presence_weight: A click with a non-empty name (right type only).
+        click_name_similarity_weight: Times ``dars_factor`` times ROUGE-L(name) of a click.
+        input_name_presence_weight: An input with a non-empty name (right type only).
+        input_text_presence_weight: An input with a non-empty text (right type only).
+        input_name_similarity_weight: Times ROUGE-L(name) of an input (no DARS in Table 1).
+        input_text_similarity_weight: Times ``dars_factor`` times ROUGE-L(text) of an input.
+        dars_factor: Difficulty-aware reward scaling of the two long-text values (Table 1 writes
+            ``DARS x ROUGE-L`` for a click's name and an input's text).
+        similarity_threshold: A similarity term pays only when ROUGE-L is above this.
+
+    Example:
+        >>> ShopR1RewardConfig(dars_factor=1.0).dars_factor  # an ablation without DARS
+        1.0
+    """
 
     format_weight: float = 0.5
     type_weight: float = 0.3
-    name_presence_weight: float = 0.1
-    text_presence_weight: float = 0.1
+    click_name_presence_weight: float = 0.2
+    click_name_similarity_weight: float = 1.0
+    input_name_presence_weight: float = 0.1
+    input_text_presence_weight: float = 0.1
+    input_name_similarity_weight: float = 0.1
+    input_text_similarity_weight: float = 1.0
+    dars_factor: float = 1000.0
     similarity_threshold: float = 0.75
-    hard_scale: float = 1000.0
-    hard_types: tuple[str, ...] = ("click", "input")
 
 
 def _check_gold(gold: Action) -> None:
@@ -138,23 +195,26 @@ def _parse(completion: str | bytes | ParsedCompletion, valid_names: Collection[s
     return parse_completion(completion, valid_names=valid_names)
 
 
+def _correct(parsed: ParsedCompletion, gold: Action) -> bool:
+    return parsed.ok and parsed.action is not None and parsed.action.matches(gold)
+
+
 def customer_r1_reward(completion: str | bytes | ParsedCompletion, gold: Action, *,
                        valid_names: Collection[str] | None = None,
                        config: CustomerR1RewardConfig | None = None) -> RewardResult:
-    """The Customer-R1 reward (components ``action`` and ``format``)."""
+    """The Customer-R1 reward (components ``action`` and ``format``).
+
+    Example:
+        >>> wrong_terminate = '{"rationale": "Done.", "action": {"type": "terminate"}}'
+        >>> customer_r1_reward(wrong_terminate, Action("click", "reviews", click_type="review")).components
+        {'action': 0.0, 'format': 1.0}
+    """
     _check_gold(gold)
     cfg = config or CustomerR1RewardConfig()
     parsed = _parse(completion, valid_names)
-    correct = parsed.ok and parsed.action is not None and parsed.action.matches(gold)
-    if correct:
-        if gold.type == "input":
-            weight = cfg.input_weight
-        elif gold.type == "click":
-            weight = cfg.click_type_weights.get(gold.click_type or "", cfg.click_weight)
-        else:
-            weight = cfg.terminate_weight
-    else:
-        weight = cfg.wrong_click_value if gold.type == "click" else cfg.wrong_other
+    correct = _correct(parsed, gold)
+    predicted = parsed.action if parsed.ok else None
+    weight = cfg.correct_weight(gold) if correct else cfg.wrong_weight(predicted, gold)
     action = cfg.scaled(weight)
     fmt = cfg.format_weight if parsed.format_ok else 0.0
     return RewardResult(action + fmt, {"action": action, "format": fmt}, parsed, correct)
@@ -165,7 +225,7 @@ def exact_reward(completion: str | bytes | ParsedCompletion, gold: Action, *,
     """1.0 for an exactly right action, else 0.0 (component ``exact``)."""
     _check_gold(gold)
     parsed = _parse(completion, valid_names)
-    correct = parsed.ok and parsed.action is not None and parsed.action.matches(gold)
+    correct = _correct(parsed, gold)
     value = 1.0 if correct else 0.0
     return RewardResult(value, {"exact": value}, parsed, correct)
 
@@ -182,7 +242,7 @@ def rouge_l_f1(prediction: str, reference: str) -> float:
     """
     a, b = _WORD.findall(prediction.lower()), _WORD.findall(reference.lower())
     if not a or not b:
-        return 1.0 if prediction == reference else 0.0
+        return 1.0 if prediction.strip() == reference.strip() else 0.0
     previous = [0] * (len(b) + 1)
     for token in a:  # longest common subsequence, one row at a time
         current = [0]
@@ -196,32 +256,48 @@ def rouge_l_f1(prediction: str, reference: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+def shop_r1_format_ok(parsed: ParsedCompletion) -> bool:
+    """Shop-R1's "valid JSON response": the ``{"rationale", "action"}`` object with a parseable
+    action. The rationale's quality is Shop-R1's separate self-certainty term, not this one."""
+    return parsed.ok and parsed.wrapped
+
+
 def shop_r1_reward(completion: str | bytes | ParsedCompletion, gold: Action, *,
                    valid_names: Collection[str] | None = None,
                    config: ShopR1RewardConfig | None = None) -> RewardResult:
-    """Shop-R1's hierarchical reward (components ``format``, ``type``, ``attributes``, ``similarity``)."""
+    """Shop-R1's hierarchical reward (components ``format``, ``type``, ``attributes``, ``similarity``).
+
+    Example:
+        >>> gold = Action("input", "nav_bar.search_input", "rice cooker")
+        >>> wrong_query = '{"rationale": "", "action": {"type": "input", "name": "nav_bar.search_input", "text": "kettle"}}'
+        >>> shop_r1_reward(wrong_query, gold).total  # 0.5 + 0.3 + 0.1 + 0.1 + 0.1 * 1.0; no text credit
+        1.1
+    """
     _check_gold(gold)
     cfg = config or ShopR1RewardConfig()
     parsed = _parse(completion, valid_names)
-    predicted = parsed.action or parsed.candidate
-    parts = {"format": cfg.format_weight if parsed.format_ok else 0.0,
-             "type": 0.0, "attributes": 0.0, "similarity": 0.0}
-    if predicted is not None and predicted.type == gold.type:
-        parts["type"] = cfg.type_weight
-        pairs: list[tuple[str, str]] = []
-        if gold.type in ("click", "input"):
-            parts["attributes"] += cfg.name_presence_weight
-            pairs.append((predicted.name or "", gold.name or ""))
-        if gold.type == "input":
-            parts["attributes"] += cfg.text_presence_weight
-            pairs.append((predicted.text or "", gold.text or ""))
-        scale = cfg.hard_scale if gold.type in cfg.hard_types else 1.0
-        for pred_value, gold_value in pairs:
-            similarity = rouge_l_f1(pred_value, gold_value)
-            if similarity >= cfg.similarity_threshold:
-                parts["similarity"] += scale * similarity
-    correct = parsed.ok and parsed.action is not None and parsed.action.matches(gold)
-    return RewardResult(sum(parts.values()), parts, parsed, correct)
+    parts = {"format": 0.0, "type": 0.0, "attributes": 0.0, "similarity": 0.0}
+    predicted = parsed.action
+    if shop_r1_format_ok(parsed) and predicted is not None:
+        parts["format"] = cfg.format_weight
+        if predicted.type == gold.type:
+            parts["type"] = cfg.type_weight
+            name, text = (predicted.name or "").strip(), (predicted.text or "").strip()
+            if gold.type == "click":
+                presence = [(name, cfg.click_name_presence_weight)]
+                similar = [(name, gold.name, cfg.click_name_similarity_weight * cfg.dars_factor)]
+            elif gold.type == "input":
+                presence = [(name, cfg.input_name_presence_weight), (text, cfg.input_text_presence_weight)]
+                similar = [(name, gold.name, cfg.input_name_similarity_weight),
+                           (text, gold.text, cfg.input_text_similarity_weight * cfg.dars_factor)]
+            else:
+                presence, similar = [], []
+            parts["attributes"] = float(sum(weight for value, weight in presence if value))
+            for value, gold_value, weight in similar:
+                similarity = rouge_l_f1(value, (gold_value or "").strip()) if value else 0.0
+                if similarity > cfg.similarity_threshold:  # an empty value is no attribute at all
+                    parts["similarity"] += weight * similarity
+    return RewardResult(sum(parts.values()), parts, parsed, _correct(parsed, gold))
 
 
 RewardFn = Callable[..., RewardResult]
@@ -250,7 +326,7 @@ def compute_reward(preset: str | RewardFn, completion: str | bytes | ParsedCompl
             :func:`customer_r1_reward`.
         completion: The model's text (or an already parsed completion).
         gold: The recorded action (its ``click_type`` sets the Customer-R1 weight).
-        valid_names: The page's names; a name not among them makes the completion invalid.
+        valid_names: The page's names: they fill ``result.parsed.grounded`` and change no reward.
         config: The preset's config object (default weights when None).
     """
     return _resolve(preset)(completion, gold, valid_names=valid_names, config=config)

@@ -10,6 +10,12 @@ malformed one earns the format-failure reward instead of raising. ``sample()`` i
 it returns a *valid* wire action built from the current page's actionable names, which the
 environment updates after every ``reset()`` and ``step()``.
 
+Vector environments: a ``UnicodeText`` member is any string up to millions of characters, which
+Gymnasium's fixed-size shared-memory buffers (one int per character slot, characters of the
+charset only) cannot hold. The space therefore declares that it has no shared-memory layout, and
+``gym.make_vec("OPeRA-v0", vectorization_mode="async")`` stops with Gymnasium's own message to
+pass ``vector_kwargs={"shared_memory": False}``; observations then travel through the worker pipes.
+
 Example:
     >>> space = WireActionSpace(seed=0)
     >>> space.set_names(["nav_bar.search_input", "search_result.product_title"])
@@ -27,6 +33,8 @@ from typing import Any, Iterable
 
 import numpy as np
 from gymnasium import spaces
+from gymnasium.error import CustomSpaceError
+from gymnasium.vector.utils import create_shared_memory, read_from_shared_memory, write_to_shared_memory
 
 from customer_env.prompt.observation import OBSERVATION_KEYS
 from customer_env.records import Action
@@ -96,6 +104,18 @@ class UnicodeText(spaces.Text):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.min_length}, {self.max_length})"
+
+
+def _no_shared_memory(space: UnicodeText, *args: Any, **kwargs: Any) -> Any:
+    """Gymnasium's hook for spaces without a shared-memory layout (see the module docstring)."""
+    raise CustomSpaceError(
+        f"{type(space).__name__} holds any unicode text of up to {space.max_length} characters, "
+        "which a fixed shared-memory buffer cannot; use shared_memory=False")
+
+
+# Registered for the subclass only: Gymnasium's own Text spaces keep their shared-memory layout.
+for _hook in (create_shared_memory, read_from_shared_memory, write_to_shared_memory):
+    _hook.register(UnicodeText, _no_shared_memory)
 
 
 class WireActionSpace(UnicodeText):

@@ -1,12 +1,17 @@
-"""Compare agents on the same OPeRA sessions: a Markdown table and a distribution plot.
+"""Compare agents on the same OPeRA sessions: tables with intervals and paired differences, and plots.
 
 Example:
-    python examples/compare.py --agents random,frequency,persona_frequency
+    python examples/compare.py --agents random,frequency,persona_frequency --baseline frequency
+    python examples/compare.py --agents frequency --agent customer_r1:checkpoint=runs/x \\
+        --agent customer_r1:checkpoint=runs/y,label=r1_y --baseline frequency --page-scale 0.1
+    python examples/compare.py --agent prompting:backend=openai,model=m,base_url=http://127.0.0.1:8000/v1
     python examples/compare.py --agents frequency,persona_frequency --ablations --sessions 20 --out runs/cmp
     python examples/compare.py --agents frequency,customer_r1 --sessions 10   # at customer_r1's training scale
 
-Checkpoint agents are evaluated under the conditions they were trained on, as
-``examples/rollout.py`` evaluates them, so both print the same numbers for the same sessions.
+Agents are checked before any run: an unknown agent, an unknown option or a value of the wrong
+type is one line on stderr and exit status 2. Checkpoint agents are evaluated under the
+conditions they were trained on, as ``examples/rollout.py`` evaluates them, so both print the
+same numbers for the same sessions.
 """
 
 from __future__ import annotations
@@ -14,48 +19,48 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
-from agents.compare import compare
-from agents.registry import parse_agent_args
+from agents.agent_spec import AgentSpecError, split_names
+from agents.compare import EXACT_MATCH_PLOT, TABLE_FILE, compare, plan_runs
 from agents.rollout import RolloutConfig
 from customer_env.data.spec import add_store_arguments, store_spec_from_args
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--agents", required=True, help="comma-separated agent names")
-    p.add_argument("--checkpoint", action="append", default=[], metavar="AGENT=PATH",
-                   help="a checkpoint agent's model: a directory or hub id, e.g. customer_r1=runs/customer_r1 "
-                        "(default: the embedded pipeline's)")
-    p.add_argument("--agent-arg", action="append", default=[], metavar="AGENT:KEY=VALUE",
-                   help="an extra argument of one agent, e.g. customer_r1:max_new_tokens=64 (JSON values)")
+    p.add_argument("--agents", default="", help="comma-separated agent names")
+    p.add_argument("--agent", action="append", default=[], metavar="NAME:KEY=VALUE,...",
+                   help="one agent with its options, e.g. customer_r1:checkpoint=runs/x or "
+                        "prompting:backend=openai,model=m,base_url=URL; label=NAME names the run (repeatable)")
+    p.add_argument("--baseline", metavar="NAME", help="a run label or agent name: paired differences against it")
     p.add_argument("--ablations", action="store_true", help="also run persona modes none and shuffled")
     p.add_argument("--sessions", type=int, help="how many sessions (default: all of the split)")
     add_store_arguments(p, split="test")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (0: none)")
     p.add_argument("--out", type=Path, default=Path("runs/compare"), help="output directory")
-    args = p.parse_args(argv)
-    names = [n.strip() for n in args.agents.split(",") if n.strip()]
-    kwargs: dict[str, dict[str, Any]] = {name: {} for name in names}
-    for pair in args.checkpoint:
-        name, _, path = pair.partition("=")
-        if name not in kwargs or not path:
-            p.error(f"--checkpoint expects AGENT=PATH for an agent of --agents, got {pair!r}")
-        kwargs[name]["checkpoint"] = path
-    for item in args.agent_arg:
-        name, _, pair = item.partition(":")
-        if name not in kwargs or "=" not in pair:
-            p.error(f"--agent-arg expects AGENT:KEY=VALUE for an agent of --agents, got {item!r}")
-        kwargs[name].update(parse_agent_args([pair]))
-    config = RolloutConfig(data=store_spec_from_args(p, args), sessions=args.sessions, seed=args.seed,
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    agents = [*split_names(args.agents), *args.agent]
+    if not agents:
+        parser.error("give agents with --agents a,b,c and/or --agent NAME:KEY=VALUE,...")
+    try:  # every agent, option and the baseline, before the first rollout
+        plan_runs(agents, ablations=args.ablations, baseline=args.baseline)
+    except AgentSpecError as exc:
+        print(f"compare.py: error: {exc}", file=sys.stderr)
+        return 2
+    config = RolloutConfig(data=store_spec_from_args(parser, args), sessions=args.sessions, seed=args.seed,
                            n_bootstrap=args.bootstrap)
-    result = compare(names, config, ablations=args.ablations, out_dir=args.out, agent_kwargs=kwargs)
+    result = compare(agents, config, ablations=args.ablations, out_dir=args.out, baseline=args.baseline)
     for note in result.notes:
         print(f"[compare] {note}")
     print(result.table)
-    print(f"\nwrote {args.out / 'comparison.md'} and {result.plot}")
+    print(f"\nwrote {args.out / TABLE_FILE}, {result.plot} and {args.out / EXACT_MATCH_PLOT}")
     return 0
 
 

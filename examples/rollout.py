@@ -16,16 +16,27 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from tqdm.auto import tqdm
 
 import agents
-from agents.registry import parse_agent_args
+from agents.agent_spec import AgentSpecError, check_options
 from agents.report import metrics_table
 from agents.rollout import (RolloutConfig, make_agent, open_stores, plan_evaluation, run_rollout, step_line,
                             write_rollout)
 from customer_env.data.spec import add_store_arguments, store_spec_from_args
+
+
+def parse_agent_args(pairs: Sequence[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs, values as text (``agents.agent_spec.check_options`` types them)."""
+    kwargs: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--agent-arg expects KEY=VALUE, got {pair!r}")
+        kwargs[key] = value
+    return kwargs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,14 +72,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         kwargs["checkpoint"] = args.checkpoint
     if args.model:
         kwargs["model"] = args.model
+    try:  # the agent's options, typed and checked against its factory before anything loads
+        kwargs = check_options(args.agent, kwargs)
+    except AgentSpecError as exc:
+        print(f"rollout.py: error: {exc}", file=sys.stderr)
+        return 2
     # A checkpoint agent is evaluated the way its training summary says it was trained.
-    plan = plan_evaluation(config, {args.agent: kwargs})
+    plan = plan_evaluation(config, {args.agent: (args.agent, kwargs)})
     for note in plan.notes:
         print(f"[rollout] {note}")
     store, train_store = open_stores(plan.config)
     agent = make_agent(args.agent, plan.config, train_store=train_store, **plan.agent_kwargs[args.agent])
     result = run_rollout(agent, plan.config, store=store, train_store=train_store,
-                         on_step=None if args.quiet else lambda s: tqdm.write(step_line(s)))
+                         on_step=None if args.quiet else lambda s: tqdm.write(step_line(s)), desc=args.agent)
     result.info["agent_name"] = args.agent
     result.info["conditions"]["notes"] = plan.notes
     print(metrics_table(result.metrics))

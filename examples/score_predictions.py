@@ -26,7 +26,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_store_arguments(p, split="test")
     p.add_argument("--only-predicted-sessions", action="store_true",
                    help="score only sessions with at least one prediction (else missing steps count as failures)")
-    p.add_argument("--no-check-names", action="store_true", help="accept names that are not on the page")
+    p.add_argument("--no-check-names", action="store_true",
+                   help="do not read pages: grounding (names on the page) is not measured; no other number changes")
     p.add_argument("--bootstrap", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="write the metrics and the bookkeeping to this JSON file")
@@ -41,14 +42,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         [f"extra: {sid} step {i} (not a step of the split; ignored)" for sid, i in report.extra],
     ]
     for lines in problems:
-        print("\n".join(lines[:SHOWN]) + (f"\n... and {len(lines) - SHOWN} more" if len(lines) > SHOWN else ""),
-              end="\n" if lines else "")
+        text = "\n".join(lines[:SHOWN]) + (f"\n... and {len(lines) - SHOWN} more" if len(lines) > SHOWN else "")
+        # Ids come from the file: print them even when they hold characters the terminal cannot show.
+        print(text.encode("utf-8", "backslashreplace").decode("utf-8"), end="\n" if lines else "")
     print("counts: " + ", ".join(f"{k} {v}" for k, v in report.counts.items()))
+    print(report.summary())
     print(metrics_table(report.metrics))
     if args.out:
-        payload = {"predictions": str(args.predictions), "counts": report.counts, "metrics": report.metrics,
-                   "malformed": report.malformed, "missing": report.missing, "extra": report.extra,
-                   "provenance": report.provenance}
+        payload = {"predictions": str(args.predictions), "counts": report.counts, "summary": report.summary(),
+                   "metrics": report.metrics, "malformed": report.malformed, "missing": report.missing,
+                   "extra": report.extra, "provenance": report.provenance}
         atomic_write_text(args.out, json.dumps(payload, indent=2) + "\n")
         print(f"wrote {args.out}")
     return 0

@@ -25,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
+from customer_env.metrics import StepRecord, paired_difference
 
 #: (label, agent, persona mode) of every rollout, in report order.
 RUNS = (
@@ -46,25 +46,9 @@ COMPARISONS = (
 )
 
 
-def paired_difference(a: dict[str, list[bool]], b: dict[str, list[bool]], *, n_bootstrap: int = 1000,
-                      seed: int = 0) -> dict[str, float]:
-    """Exact-match difference a - b with a paired session bootstrap 95% interval.
-
-    Args:
-        a, b: Per-session lists of per-step correctness, over the same sessions and steps.
-    """
-    sessions = sorted(a)
-    hits = np.array([[sum(a[s]), sum(b[s]), len(a[s])] for s in sessions], dtype=float)
-    value = (hits[:, 0].sum() - hits[:, 1].sum()) / hits[:, 2].sum()
-    rng = np.random.default_rng(seed)
-    draws = hits[rng.integers(0, len(sessions), size=(n_bootstrap, len(sessions)))].sum(axis=1)
-    diffs = (draws[:, 0] - draws[:, 1]) / draws[:, 2]
-    return {"value": float(value), "low": float(np.quantile(diffs, 0.025)), "high": float(np.quantile(diffs, 0.975))}
-
-
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the rollouts, print the table, and return (optionally write) the results."""
-    from agents.rollout import RolloutConfig, make_agent, open_stores, plan_evaluation, run_rollout
+    from agents.rollout import RolloutConfig, click_type_lookup, make_agent, open_stores, plan_evaluation, run_rollout
     from customer_env.cache import atomic_write_text
     from customer_env.data.spec import add_store_arguments, store_spec_from_args
     from customer_env.provenance import provenance
@@ -79,12 +63,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     checkpoints = {kind: str(ensure_checkpoint(kind)) for kind in ("sft", "customer_r1")}
     plan = plan_evaluation(RolloutConfig(data=store_spec_from_args(parser, args), n_bootstrap=args.bootstrap,
                                          batch_size=16),
-                           {name: {"checkpoint": checkpoints[name]} if name in checkpoints else {} for _, name, _ in RUNS})
+                           {name: (name, {"checkpoint": checkpoints[name]} if name in checkpoints else {})
+                            for _, name, _ in RUNS})
     for note in plan.notes:
         print(f"[evaluate] {note}")
     results: dict[str, Any] = {"checkpoints": checkpoints, "data": plan.config.data.to_dict(), "notes": plan.notes,
                                "runs": {}, "paired": {}}
-    correct: dict[str, dict[str, list[bool]]] = {}
+    correct: dict[str, list[StepRecord]] = {}
     stores: Any = None
     for label, name, persona_mode in RUNS:
         config = replace(plan.config, persona_mode=persona_mode)
@@ -97,14 +82,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                                   "by_type": result.metrics["exact_match_by_action_type"],
                                   "format_validity": headline["format_validity"]["value"],
                                   "prompts_over_budget": result.info["rollout"]["prompts_over_budget"]}
-        per_session: dict[str, list[bool]] = {}
-        for sample in result.samples:
-            per_session.setdefault(sample["session_id"], []).append(bool(sample["correct"]))
-        correct[label] = per_session
+        correct[label] = result.records()
         del agent
     for better, worse in COMPARISONS:
-        results["paired"][f"{better} - {worse}"] = paired_difference(correct[better], correct[worse],
-                                                                   n_bootstrap=args.bootstrap)
+        results["paired"][f"{better} - {worse}"] = paired_difference(
+            correct[better], correct[worse], click_type_lookup(stores[1], stores[0]),
+            n_bootstrap=args.bootstrap, metrics=("exact_match",))["exact_match"]
     results["provenance"] = provenance(stores={"evaluated": stores[0], "train": stores[1]}, checkpoints=checkpoints)
     print(format_table(results))
     if args.out:

@@ -6,7 +6,8 @@ the tiny model and tokenizer (``training.tiny_model``), exports the embedded sto
 steps once, trains SFT and then GRPO from the SFT model with the very scripts a GPU user runs
 (``training/sft.py``, ``training/grpo.py``), and caches the checkpoints under
 ``$CUSTOMER_R1_CACHE/checkpoints/pipeline-<key>``, where the key hashes the recipe
-(:class:`PipelineConfig`) and the store's fingerprint. Later calls return the cached directory.
+(:class:`PipelineConfig`) and the store's fingerprint. Later calls return the cached directory;
+concurrent first calls (two processes) train once, the second waiting on a file lock.
 Every stage shows progress and its wall time; ``pipeline_summary.json`` records them.
 
 CPU realities shape the recipe. Full-size pages render to ~16k-token prompts, far too long to
@@ -38,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.checkpoint import SUMMARY_FILE
-from customer_env.cache import atomic_directory, atomic_write_text, cache_dir
+from customer_env.cache import atomic_directory, atomic_write_text, build_lock, cache_dir
 from customer_env.data.spec import StoreSpec
 from training.tiny_model import BUILDER_VERSION, DEFAULT_PAGE_SCALE, TinyModelSpec
 
@@ -139,7 +140,10 @@ def ensure_checkpoint(kind: str = "customer_r1", *, progress: bool = True, confi
     runs = {name: root / name for name in ("pretrain", *KINDS)}
     if is_complete(runs[kind]):
         return runs[kind]
-    return _train(kind, config, root, runs, progress)
+    with build_lock(root):  # a second process waits here, then reuses the first one's checkpoint
+        if is_complete(runs[kind]):
+            return runs[kind]
+        return _train(kind, config, root, runs, progress)
 
 
 def _train(kind: str, config: PipelineConfig, root: Path, runs: dict[str, Path], progress: bool) -> Path:

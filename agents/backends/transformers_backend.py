@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from agents.backends import Conversation, Generation, SamplingParams
 
@@ -91,25 +91,43 @@ class TransformersBackend:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    def generate(self, conversations: Sequence[Conversation], params: SamplingParams | None = None) -> list[Generation]:
-        """One generation per conversation (see the module docstring for batching and failures)."""
+    def generate(self, conversations: Sequence[Conversation], params: SamplingParams | None = None, *,
+                 should_stop: Callable[[], bool] | None = None) -> list[Generation]:
+        """One generation per conversation (see the module docstring for batching and failures).
+
+        ``should_stop`` is polled after every generated token (the server passes "has the client
+        gone?"); once it returns True the rest comes back as errors ``cancelled``.
+        """
         params = params or self.params
         results: list[Generation] = []
         for start in range(0, len(conversations), self.batch_size):
             prompts = [self.render(c) for c in conversations[start:start + self.batch_size]]
             batch_seed = params.seed + start // self.batch_size
             try:
-                results += self._generate_batch(prompts, params, batch_seed)
+                results += self._generate_batch(prompts, params, batch_seed, should_stop)
             except Exception:  # noqa: BLE001 - isolate the failing prompt instead of losing the batch
                 for prompt in prompts:
                     try:
-                        results += self._generate_batch([prompt], params, batch_seed)
+                        results += self._generate_batch([prompt], params, batch_seed, should_stop)
                     except Exception as exc:  # noqa: BLE001 - a failed item is data, not a crash
                         results.append(Generation("", error=f"{type(exc).__name__}: {exc}"))
         return results
 
-    def _generate_batch(self, prompts: list[str], params: SamplingParams, seed: int) -> list[Generation]:
+    def _generate_batch(self, prompts: list[str], params: SamplingParams, seed: int,
+                        should_stop: Callable[[], bool] | None = None) -> list[Generation]:
         import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        if should_stop is not None and should_stop():
+            return [Generation("", error="cancelled")] * len(prompts)
+        stopping = None
+        if should_stop is not None:
+            class _Cancelled(StoppingCriteria):
+                def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+                    return torch.full((input_ids.shape[0],), should_stop(), dtype=torch.bool,
+                                      device=input_ids.device)
+
+            stopping = StoppingCriteriaList([_Cancelled()])
 
         device = next(self.model.parameters()).device
         encoded = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
@@ -120,7 +138,10 @@ class TransformersBackend:
             torch.manual_seed(seed)
             output = self.model.generate(
                 **encoded, max_new_tokens=params.max_new_tokens, do_sample=not params.greedy,
-                pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.stop_token_ids, **sampling)
+                pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.stop_token_ids,
+                stopping_criteria=stopping, **sampling)
+        if should_stop is not None and should_stop():
+            return [Generation("", error="cancelled")] * len(prompts)
         generations = []
         for row, prompt_mask in zip(output[:, prompt_width:], encoded["attention_mask"]):
             tokens = row.tolist()

@@ -2,8 +2,9 @@
 
 The directory name encodes the generator version and every parameter, so a new generator or
 another page scale never reuses a stale store. Generation is atomic (a temporary directory
-renamed into place) and serialised by a file lock, so two processes that ask at once generate it
-once; a crash leaves nothing that a later call would trust.
+renamed into place) and serialised by a cross-process file lock (``customer_env.cache.build_lock``),
+so two processes that ask at once generate it once, the second waiting for the first; a crash
+leaves nothing that a later call would trust.
 
 Example:
     >>> from customer_env.data.embedded import embedded_store_dir
@@ -14,25 +15,19 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import shutil
 import time
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Union
 
-from customer_env.cache import cache_dir
+from customer_env.cache import build_lock, cache_dir
 from customer_env.synthetic.generate import (
     GENERATOR_VERSION,
     MANIFEST_NAME,
     generate_store,
 )
-
-try:  # POSIX; elsewhere the atomic rename alone keeps concurrent generation safe
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -75,19 +70,6 @@ def embedded_store_name(*, page_scale: PageScale = 1.0, user_disjoint: bool = Fa
     )
 
 
-@contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    if fcntl is None:  # pragma: no cover
-        yield
-        return
-    with open(lock_path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _complete(path: Path) -> bool:
     return (path / MANIFEST_NAME).is_file()
 
@@ -109,7 +91,7 @@ def embedded_store_dir(*, page_scale: PageScale = 1.0, user_disjoint: bool = Fal
     final = stores / embedded_store_name(page_scale=scale, user_disjoint=user_disjoint, seed=seed)
     if _complete(final):
         return final
-    with _locked(stores / f".{final.name}.lock"):
+    with build_lock(final):
         if _complete(final):  # another process finished it while we waited
             return final
         if final.exists():

@@ -10,6 +10,13 @@ cannot be read row by row), so reading one page costs about twice the page bytes
 group for a moment. The last row group read is kept (one only) because consecutive sessions
 usually share one.
 
+Files that change under an open store: every file is stamped (device, inode, size, modification
+time, taken from the open descriptor) when the index reads it. Reading pages later re-checks the
+stamp on the descriptor it reads from, and a file that was rewritten or replaced since raises a
+:class:`DataError` (reason ``changed_file``) naming it, instead of serving rows that now belong
+to other sessions; so does :meth:`LocalSource.fingerprint`. Reopen the store to read the new
+content.
+
 Example:
     >>> source = LocalSource("/data/OPeRA", "filtered", "train")   # doctest: +SKIP
     >>> source.action_files()                                       # doctest: +SKIP
@@ -20,8 +27,10 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -36,14 +45,44 @@ _HASH_CHUNK = 1 << 20
 _FILE_HASHES: dict[tuple[str, int, int], str] = {}
 
 
-def _open(path: Path) -> pq.ParquetFile:
+#: What identifies one version of a file: (device, inode, size, modification time in ns).
+FileStamp = tuple[int, int, int, int]
+
+
+def _stamp(stat: os.stat_result) -> FileStamp:
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+@contextmanager
+def _open(path: Path, expected: FileStamp | None = None) -> Iterator[tuple[pq.ParquetFile, FileStamp]]:
+    """The parquet file and the stamp of the very descriptor it reads from.
+
+    Raises:
+        DataError: ``missing_file``, ``unreadable_file``, or ``changed_file`` when ``expected``
+            is given and the file on disk is no longer that version.
+    """
     try:
-        return pq.ParquetFile(path, pre_buffer=False)
+        raw = pa.OSFile(str(path))
     except FileNotFoundError:
         raise DataError("file is missing", file=str(path), reason="missing_file") from None
     except (OSError, pa.ArrowException) as exc:
         raise DataError(f"not a readable parquet file ({exc})", file=str(path),
                         reason="unreadable_file") from None
+    try:
+        stamp = _stamp(os.fstat(raw.fileno()))
+        if expected is not None and stamp != expected:
+            raise DataError("the file changed after the store was opened (rewritten or replaced: "
+                            f"size {expected[2]} -> {stamp[2]} bytes); its rows no longer match the "
+                            "store's index, so no page is served from it: open the store again",
+                            file=str(path), reason="changed_file")
+        try:
+            handle = pq.ParquetFile(raw, pre_buffer=False)
+        except (OSError, pa.ArrowException) as exc:
+            raise DataError(f"not a readable parquet file ({exc})", file=str(path),
+                            reason="unreadable_file") from None
+        yield handle, stamp
+    finally:
+        raw.close()
 
 
 def file_sha256(path: Path) -> str:
@@ -89,6 +128,8 @@ class LocalSource:
         self._files = sorted(self.root.glob(action_files_glob(variant, split)))
         self._group_starts: dict[int, list[int]] = {}
         self._last_group: tuple[tuple[int, int, str], pa.Array] | None = None
+        #: The stamp of each file as the index read it (path -> stamp); see the module docstring.
+        self._stamps: dict[str, FileStamp] = {}
 
     def action_files(self) -> list[str]:
         """Paths of the action files, sorted."""
@@ -96,40 +137,43 @@ class LocalSource:
 
     def action_schema(self, file_index: int) -> pa.Schema:
         """The Arrow schema of one action file (its footer only)."""
-        return _open(self._files[file_index]).schema_arrow
+        with _open(self._files[file_index]) as (handle, _):
+            return handle.schema_arrow
 
     def read_actions(self, file_index: int, columns: Sequence[str]) -> pa.Table:
         """The given columns of one action file."""
         path = self._files[file_index]
-        try:
-            return _open(path).read(columns=list(columns), use_threads=False)
-        except DataError:
-            raise
-        except (OSError, pa.ArrowException) as exc:
-            raise DataError(f"cannot read the file ({exc})", file=str(path),
-                            reason="unreadable_file") from None
+        with _open(path) as (handle, stamp):
+            try:
+                table = handle.read(columns=list(columns), use_threads=False)
+            except (OSError, pa.ArrowException) as exc:
+                raise DataError(f"cannot read the file ({exc})", file=str(path),
+                                reason="unreadable_file") from None
+        self._stamps[str(path)] = stamp
+        return table
 
     def read_pages(self, file_index: int, rows: Sequence[int], column: str) -> list[str | None]:
         """Only ``column`` of the given rows, reading just the row groups that hold them."""
         path = self._files[file_index]
-        handle = _open(path)
-        starts = self._group_starts.get(file_index)
-        if starts is None:
-            meta = handle.metadata
-            starts = [0]
-            for g in range(meta.num_row_groups):
-                starts.append(starts[-1] + meta.row_group(g).num_rows)
-            self._group_starts[file_index] = starts
-        wanted: dict[int, list[int]] = {}
-        for row in rows:
-            if not 0 <= row < starts[-1]:
-                raise IndexError(f"{path}: row {row} out of range")
-            wanted.setdefault(bisect.bisect_right(starts, row) - 1, []).append(row)
-        found: dict[int, str | None] = {}
-        for group, group_rows in sorted(wanted.items()):
-            values = self._group_column(handle, file_index, group, column)
-            for row in group_rows:
-                found[row] = values[row - starts[group]].as_py()
+        with _open(path, self._stamps.get(str(path))) as (handle, stamp):
+            self._stamps.setdefault(str(path), stamp)
+            starts = self._group_starts.get(file_index)
+            if starts is None:
+                meta = handle.metadata
+                starts = [0]
+                for g in range(meta.num_row_groups):
+                    starts.append(starts[-1] + meta.row_group(g).num_rows)
+                self._group_starts[file_index] = starts
+            wanted: dict[int, list[int]] = {}
+            for row in rows:
+                if not 0 <= row < starts[-1]:
+                    raise IndexError(f"{path}: row {row} out of range")
+                wanted.setdefault(bisect.bisect_right(starts, row) - 1, []).append(row)
+            found: dict[int, str | None] = {}
+            for group, group_rows in sorted(wanted.items()):
+                values = self._group_column(handle, file_index, group, column)
+                for row in group_rows:
+                    found[row] = values[row - starts[group]].as_py()
         return [found[row] for row in rows]
 
     def _group_column(self, handle: pq.ParquetFile, file_index: int, group: int,
@@ -161,20 +205,29 @@ class LocalSource:
     def _small_table(self, path: Path) -> tuple[str, pa.Table] | None:
         if not path.exists():
             return None
-        try:
-            return str(path), _open(path).read(use_threads=False)
-        except DataError:
-            raise
-        except (OSError, pa.ArrowException) as exc:
-            raise DataError(f"cannot read the file ({exc})", file=str(path),
-                            reason="unreadable_file") from None
+        with _open(path) as (handle, stamp):
+            try:
+                table = handle.read(use_threads=False)
+            except (OSError, pa.ArrowException) as exc:
+                raise DataError(f"cannot read the file ({exc})", file=str(path),
+                                reason="unreadable_file") from None
+        self._stamps[str(path)] = stamp
+        return str(path), table
 
     def fingerprint(self) -> str:
-        """sha256 over every table file's relative path and bytes (streamed)."""
+        """sha256 over every table file's relative path and bytes (streamed).
+
+        Raises:
+            DataError: (``changed_file``) when a file the index read has changed since.
+        """
         paths = [*self._files, self.root / session_file(self.variant, self.split),
                  self.root / user_file(self.variant, self.split)]
         digest = hashlib.sha256()
         for path in paths:
+            expected = self._stamps.get(str(path))
+            if expected is not None:
+                with _open(path, expected):
+                    pass  # raises if the file is no longer the version the index was built from
             if path.exists():
                 digest.update(path.relative_to(self.root).as_posix().encode() + b"\0")
                 digest.update(file_sha256(path).encode() + b"\n")

@@ -6,7 +6,9 @@ few recent sessions' pages in a cache bounded by size.
 
 Pages are checked when they are read: a step whose page is empty or null is kept with the page
 ``""`` (the action is still a valid target) and counted as ``empty_page`` in :attr:`report`
-(strict mode raises instead), so the report can grow after opening.
+(strict mode raises instead), so the report can grow after opening. A source file that changed
+after opening raises :class:`DataError` (reason ``changed_file``, the file named) in both modes,
+and is counted in :attr:`report` too, so ``report.ok`` no longer claims a clean store.
 
 Example:
     >>> store = open_store()                                   # doctest: +SKIP
@@ -141,7 +143,8 @@ class OperaStore:
         Raises:
             KeyError: Unknown session.
             ValueError: ``column`` is not a page column.
-            DataError: Strict mode, when a page is empty or null (file, row and column named).
+            DataError: Strict mode, when a page is empty or null (file, row and column named);
+                both modes, when the file changed after the store was opened (``changed_file``).
         """
         if column not in PAGE_COLUMNS:
             raise ValueError(f"column must be a page column {PAGE_COLUMNS}, got {column!r}")
@@ -157,7 +160,12 @@ class OperaStore:
             by_file.setdefault(file_index, []).append(row)
         read: dict[Locator, str | None] = {}
         for file_index, rows in by_file.items():
-            values = self._source.read_pages(file_index, rows, column)
+            try:
+                values = self._source.read_pages(file_index, rows, column)
+            except DataError as error:
+                if error.reason == "changed_file":
+                    self.report.record(error, f"pages of session {session_id!r} not served")
+                raise
             read.update(((file_index, row), value) for row, value in zip(rows, values))
         pages = [read[locator] or "" for locator in locators]
         if key not in self._pages_checked:

@@ -62,10 +62,10 @@ def test_sampling_is_seeded(backend):
 def test_a_failing_prompt_is_isolated(backend, monkeypatch):
     original = backend._generate_batch
 
-    def flaky(prompts, params, seed):
+    def flaky(prompts, params, seed, *rest):
         if any("Shopper number 1." in p for p in prompts):
             raise RuntimeError("out of memory")
-        return original(prompts, params, seed)
+        return original(prompts, params, seed, *rest)
 
     monkeypatch.setattr(backend, "_generate_batch", flaky)
     results = backend.generate(conversations(3))
@@ -94,8 +94,13 @@ def test_prompting_agent_returns_raw_text_and_counts_failures():
                                             Generation("", error="Timeout: 120 s")]))
     texts = agent.act_batch([observation(0)] * 3)
     assert texts == [good, "I would click reviews", ""]
-    assert agent.stats["requests"] == 3 and agent.stats["unparsable"] == 1
-    assert agent.stats["generation_failures"] == 1
+    assert agent.stats["requests"] == 3 and agent.stats["generation_failures"] == 1
+    # The environment parses each answer once; the agent counts its verdict from the step info.
+    assert agent.stats["unparsable"] == 0
+    for info in ({"parse_ok": True, "grounded": True}, {"parse_ok": False, "grounded": False},
+                 {"parse_ok": True, "grounded": False}):
+        agent.observe(info)
+    assert agent.stats["unparsable"] == 1 and agent.stats["ungrounded"] == 1
     broken = PromptingAgent(ScriptedBackend("raise"))
     assert broken.act(observation(0)) == "" and broken.stats["generation_failures"] == 1
     assert broken.describe()["stats"]["errors"] == {"ConnectionError: backend down": 1}
@@ -108,7 +113,7 @@ def test_openai_client_against_the_local_server(server, backend):
     reply = client.chat.completions.create(model="tiny", messages=messages, max_tokens=12, temperature=0)
     assert reply.choices[0].message.content == backend.generate([messages])[0].text
     assert reply.usage.completion_tokens <= 12
-    with pytest.raises(openai.BadRequestError, match="streaming"):
+    with pytest.raises(openai.BadRequestError, match="stream=true is not supported"):
         client.chat.completions.create(model="tiny", messages=messages, stream=True)
 
 

@@ -1,7 +1,7 @@
 """The gold element is reachable in the default store's prompts at the default budget.
 
-format.md section 6: earlier reimplementations cut the current page to fit the context and lost
-the target in about a third of the samples. Here every predicted step of the embedded default
+docs/METRICS.md section 4 (pitfalls): earlier reimplementations cut the current page to fit the
+context and lost the target in about a third of the samples. Here every predicted step of the embedded default
 store (both splits, full-size pages) is rendered exactly as the environment shows it, and the
 gold element's name must be written in the prompt the model reads for at least 99.5% of the
 click and input steps. The rate is printed (``pytest -s``) so the closing note can quote it.

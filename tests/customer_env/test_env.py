@@ -17,7 +17,8 @@ from customer_env.prompt import CharRatioCounter, action_json
 from customer_env.records import Action
 from customer_env.rewards import CustomerR1RewardConfig, RewardResult, compute_reward, exact_reward
 
-GOLD_KEYS = {"gold_action", "correct", "parse_ok", "parse_error", "reward_components", "agent_action"}
+GOLD_KEYS = {"gold_action", "correct", "parse_ok", "parse_error", "reward_components", "agent_action",
+             "agent_rationale", "parse_error_code", "rationale_error", "grounded"}
 
 
 def make_env(store: Any, **kwargs: Any) -> OperaEnv:
@@ -215,13 +216,36 @@ def test_malformed_text_is_a_parse_error_not_an_exception(small_store: Any) -> N
     env = make_env(small_store)
     _, info = env.reset(seed=6)
     gold = current_gold(env, info)
-    for text in ["garbage {", "", '{"action": {"type": "fly"}}', '{"rationale": "x", "action": {"type": "click", "name": "not.on.page"}}']:
+    hostile = [
+        '{"rationale": "x", "action": {"type": "click", "name": "a", "z": ' + "[" * 1000 + "]" * 1000 + "}}",
+        '{"rationale": "x", "action": {"type": "click", "name": "a"}, "n": ' + "9" * 5000 + "}",
+        '{"rationale": "x", "action": {"type": "click", "name": "\\ud83d"}}',
+        "{" * 100_000,
+    ]
+    for text in ["garbage {", "", '{"action": {"type": "fly"}}', *hostile]:
         env.reset(options={"session_id": info["session_id"], "step": info["step_index"]})
         _, reward, terminated, _, step_info = env.step(text)
-        assert not step_info["parse_ok"] and step_info["parse_error"]
-        assert step_info["agent_action"] is None and not step_info["correct"]
-        assert step_info["reward_components"]["format"] == 0.0
+        assert not step_info["parse_ok"] and step_info["parse_error"] and step_info["parse_error_code"]
+        assert step_info["agent_action"] is None and not step_info["correct"] and not step_info["grounded"]
+        assert step_info["reward_components"] == {"action": 0.0, "format": 0.0}
         assert reward == compute_reward("customer_r1", text, gold, valid_names=env.page_names).total
+
+
+def test_step_info_carries_the_parsed_answer_and_its_grounding(small_store: Any) -> None:
+    env = make_env(small_store)
+    _, info = env.reset(seed=6)
+    gold = current_gold(env, info)
+    off_page = '{"rationale": "Looks good.", "action": {"type": "click", "name": " not.on.page "}}'
+    _, reward, _, _, step = env.step(off_page)
+    # Well-formed, so format-valid and scored as a (wrong) click; not on the page: ungrounded.
+    assert step["parse_ok"] and step["parse_error"] is None and step["parse_error_code"] is None
+    assert step["agent_action"] == {"type": "click", "name": "not.on.page"} and step["grounded"] is False
+    assert step["agent_rationale"] == "Looks good." and step["rationale_error"] is None
+    assert step["reward_components"] == {"action": -1.0, "format": 1.0} and not step["correct"]
+    env.reset(options={"session_id": info["session_id"], "step": info["step_index"]})
+    _, _, _, _, right = env.step(format_completion(gold, ""))
+    assert right["correct"] and right["grounded"] is True and right["rationale_error"].startswith("empty_rationale")
+    assert right["reward_components"]["format"] == 0.0
 
 
 def test_full_episode_of_gold_actions(small_store: Any) -> None:

@@ -1,4 +1,7 @@
-"""Metric functions against hand-computed cases, including format.md section 6's pitfalls."""
+"""Metric functions against hand-computed cases, including the pitfalls docs/METRICS.md lists.
+
+Definitions (docs/METRICS.md) follow the Customer-R1 paper, section 4.3 and Table 4.
+"""
 
 from __future__ import annotations
 
@@ -78,26 +81,86 @@ def test_fine_grained_and_format_validity(records, lookup):
     assert m.format_validity(records) == pytest.approx(6 / 7)
 
 
-def test_session_outcome_needs_no_emitted_click_type(records, lookup):
+def test_action_type_accuracy_is_a_plain_share(records):
+    # Predicted types: click, click, input, (failure) | click, terminate, terminate on a click.
+    assert m.action_type_accuracy(records) == pytest.approx(5 / 7)
+
+
+def test_grounding_is_separate_from_format_validity():
+    # docs/METRICS.md: a well-formed click on an element missing from the page is format-valid
+    # (it keeps its type credit) and ungrounded; grounding is its own rate.
+    recs = [rec("s", 0, "u", REVIEW, Action("click", "not_on_page"), grounded=False),
+            rec("s", 1, "u", SEARCH, Action("click", "nav_bar.search_button"), grounded=True),
+            rec("s", 2, "u", END, Action("terminate"), grounded=True),
+            rec("s", 3, "u", TYPE, None, grounded=False)]
+    assert m.format_validity(recs) == pytest.approx(3 / 4)
+    assert m.action_type_accuracy(recs) == pytest.approx(3 / 4)
+    assert m.grounding(recs) == {"rate": pytest.approx(2 / 4), "grounded": 2, "checked": 4}
+    h = m.headline(recs, m.ClickTypeLookup.from_actions([REVIEW, SEARCH]), n_bootstrap=0)
+    assert h["format_validity"]["value"] == pytest.approx(3 / 4)
+    assert h["grounding_rate"]["value"] == pytest.approx(2 / 4)
+    assert h["action_type_accuracy"]["value"] == pytest.approx(3 / 4)
+    unchecked = [rec("s", 0, "u", REVIEW, Action("click", "x"))]
+    assert m.grounding(unchecked) == {"rate": 0.0, "grounded": 0, "checked": 0}
+
+
+def test_session_outcome_needs_no_emitted_click_type(lookup):
     # The agent's add-to-cart click carries no click type; the lookup labels the element.
-    assert records[4].predicted.click_type is None
-    assert m.session_outcomes(records, lookup) == {"s1": (False, False), "s2": (True, True)}
-    report = m.outcome_report(records, lookup)
-    assert report["accuracy"] == 1.0 and report["f1"] == 1.0
+    recs = [rec("s", 0, "u", REVIEW, REVIEW), rec("s", 1, "u", BUY, Action("click", "other_seller.add_to_cart"))]
+    assert recs[1].predicted.click_type is None
+    assert m.session_outcomes(recs, lookup) == {"s": ("purchase", "purchase")}
+    assert m.outcome_report(recs, lookup)["weighted_f1"] == 1.0
     # Without pattern inference the unseen element is "other": the purchase is missed.
     strict = m.ClickTypeLookup.from_actions([REVIEW, SEARCH, BUY, LINK], infer_patterns=False)
-    assert m.outcome_report(records, strict)["f1"] == 0.0
+    assert m.session_outcomes(recs, strict) == {"s": ("purchase", None)}
 
 
-def test_outcome_confusion_counts(lookup):
-    recs = [rec("a", 0, "u", REVIEW, REVIEW), rec("b", 0, "u", BUY, BUY),
-            rec("c", 0, "u", BUY, REVIEW), rec("d", 0, "u", REVIEW, BUY)]
-    report = m.outcome_report(recs, lookup)  # tn, tp, fn, fp
-    assert report["accuracy"] == 0.5 and report["f1"] == pytest.approx(0.5)
-    assert report["macro_f1"] == pytest.approx(0.5) and report["weighted_f1"] == pytest.approx(0.5)
-    # Session-level ground truth overrides what the (possibly cut) records show.
-    cut = [rec("a", 0, "u", REVIEW, REVIEW, session_purchased=True)]
-    assert m.session_outcomes(cut, lookup) == {"a": (True, False)}
+def _outcome_sessions():
+    """Six sessions; the last step of each decides. Customer-R1 section 4.3: the outcome is how the
+    session ends (purchase click or terminate); OPeRA: read at "these terminal actions"."""
+    return [
+        rec("a", 0, "u", REVIEW, REVIEW), rec("a", 1, "u", BUY, BUY),                          # purchase / purchase
+        rec("b", 0, "u", BUY, Action("terminate")),                                          # purchase / terminate
+        rec("c", 0, "u", REVIEW, REVIEW), rec("c", 1, "u", END, END),                          # terminate / terminate
+        rec("d", 0, "u", END, REVIEW),                                                       # terminate / neither
+        rec("e", 0, "u", BUY, Action("click", "other_seller.add_to_cart")),                 # purchase / purchase
+        # The human bought, then left: the session ends in terminate. The agent's purchase click at
+        # step 0 does not count; its answer at the last step (terminate) does.
+        rec("f", 0, "u", BUY, BUY), rec("f", 1, "u", END, END),                                # terminate / terminate
+    ]
+
+
+def test_session_outcome_is_read_at_the_last_step_and_scored_by_weighted_f1(lookup):
+    recs = _outcome_sessions()
+    assert m.session_outcomes(recs, lookup) == {
+        "a": ("purchase", "purchase"), "b": ("purchase", "terminate"), "c": ("terminate", "terminate"),
+        "d": ("terminate", None), "e": ("purchase", "purchase"), "f": ("terminate", "terminate")}
+    report = m.outcome_report(recs, lookup)
+    # purchase: tp 2, support 3, predicted 2 -> F1 0.8; terminate: tp 2, support 3, predicted 3 -> 2/3.
+    assert report["per_class"] == pytest.approx({"purchase": 0.8, "terminate": 2 / 3})
+    assert report["weighted_f1"] == pytest.approx((3 * 0.8 + 3 * 2 / 3) / 6)
+    assert report["accuracy"] == pytest.approx(4 / 6) and report["no_outcome_predicted"] == 1
+    assert report["support"] == {"purchase": 3, "terminate": 3}
+    h = m.headline(recs, lookup, n_bootstrap=0)
+    assert h["session_outcome_weighted_f1"]["value"] == pytest.approx(report["weighted_f1"])
+    assert h["session_outcome_accuracy"]["value"] == pytest.approx(4 / 6)
+    assert "outcome_f1" not in h and "outcome_accuracy" not in h
+
+
+def test_the_any_step_reading_is_kept_under_its_own_name(lookup):
+    report = m.outcome_report(_outcome_sessions(), lookup)["any_step_purchase"]
+    # Purchases at any step: human a, b, e, f; agent a, e, f -> tp 3, fn 1, fp 0, tn 2.
+    assert report["purchase_f1"] == pytest.approx(6 / 7) and report["accuracy"] == pytest.approx(5 / 6)
+
+
+def test_outcome_gold_comes_from_the_whole_session_and_a_cut_session_has_no_prediction(lookup):
+    # The records stop at step 1 of a 5-step session that ends in a purchase: the last step was
+    # never predicted, so the outcome prediction is neither class (wrong).
+    cut = [rec("a", 0, "u", REVIEW, REVIEW, session_length=5, session_outcome="purchase"),
+           rec("a", 1, "u", REVIEW, Action("terminate"), session_length=5, session_outcome="purchase")]
+    assert m.session_outcomes(cut, lookup) == {"a": ("purchase", None)}
+    full = [rec("b", 0, "u", REVIEW, Action("terminate"), session_length=1)]
+    assert m.session_outcomes(full, lookup) == {"b": ("terminate", "terminate")}
 
 
 def test_rationale_similarity_only_on_human_rationales(records):
@@ -124,7 +187,10 @@ def test_behaviour_fidelity(records, lookup):
     # s1: agent never ends it (4 steps); s2: its first step is a purchase click (1 step).
     assert fid["human_mean_session_length"] == pytest.approx(3.5)
     assert fid["agent_mean_session_length"] == pytest.approx(2.5)
-    assert fid["human_purchase_rate"] == 0.5 and fid["agent_purchase_rate"] == 0.5
+    # Both sessions end in terminate; the agent's last answers are a failure and a terminate.
+    assert fid["human_purchase_rate"] == 0.0 and fid["agent_purchase_rate"] == 0.0
+    sessions = m.behaviour_fidelity(_outcome_sessions(), lookup)
+    assert sessions["human_purchase_rate"] == pytest.approx(3 / 6) and sessions["agent_purchase_rate"] == pytest.approx(2 / 6)
 
 
 def test_click_type_lookup_collisions_and_patterns():
@@ -143,7 +209,10 @@ def test_headline_matches_the_functions_and_bootstrap_is_seeded(records, lookup)
     assert h["exact_match"]["value"] == pytest.approx(m.exact_match(records))
     assert h["action_type_macro_f1"]["value"] == pytest.approx(m.action_type_f1(records).macro)
     assert h["click_type_weighted_f1"]["value"] == pytest.approx(m.click_type_f1(records, lookup).weighted)
-    assert h["outcome_f1"]["value"] == 1.0
+    # s1 ends in terminate (last answer a failure), s2 ends in terminate (answered terminate):
+    # terminate F1 = 2 * 1 / (2 + 1), the only gold class.
+    assert h["session_outcome_weighted_f1"]["value"] == pytest.approx(2 / 3)
+    assert h["action_type_accuracy"]["value"] == pytest.approx(m.action_type_accuracy(records))
     assert all(0.0 <= v["low"] <= v["high"] <= 1.0 for v in h.values())
     assert h == m.headline(records, lookup, n_bootstrap=200, seed=3)
     assert h["exact_match"]["low"] < h["exact_match"]["high"]  # two different sessions: spread
@@ -154,10 +223,86 @@ def test_headline_matches_the_functions_and_bootstrap_is_seeded(records, lookup)
 def test_evaluate_and_sample_round_trip(records, lookup):
     sample = {"session_id": "s9", "step_index": 0, "user_id": "u9",
               "gold": {"type": "input", "name": "n", "text": "t", "click_type": None},
-              "predicted": {"type": "input", "name": "n", "text": "t"}, "predicted_rationale": "r"}
+              "predicted": {"type": "input", "name": "n", "text": "t"}, "predicted_rationale": "r",
+              "grounded": False, "session_outcome": "terminate"}
     r = m.StepRecord.from_sample(sample)
     assert r.gold.matches(r.predicted) and r.predicted_rationale == "r"
+    assert r.grounded is False and r.session_outcome == "terminate"
     result = m.evaluate(records + [r], lookup, n_bootstrap=10)
     assert result["n_steps"] == 8 and result["n_sessions"] == 3
     assert set(result["headline"]) == set(m.HEADLINE)
+    assert {"session_outcome_weighted_f1", "action_type_accuracy", "grounding_rate"} <= set(m.HEADLINE)
+    assert result["grounding"] == {"rate": 0.0, "grounded": 0, "checked": 1}
     assert m.evaluate([], lookup)["headline"]["exact_match"]["value"] == 0.0
+
+
+# ------------------------------------------------------------------ paired differences, small samples
+def _runs(n_sessions=12):
+    """Two runs on the same sessions of uneven difficulty: b is a with one more wrong step (in s00).
+
+    Sessions s00..: session k has k % 4 + 1 steps, of which a gets every other one right.
+    """
+    a, b = [], []
+    for k in range(n_sessions):
+        sid = f"s{k:02d}"
+        for i in range(k % 4 + 1):
+            right = REVIEW if i % 2 == 0 else SEARCH
+            a.append(rec(sid, i, "u", REVIEW, right))
+            b.append(rec(sid, i, "u", REVIEW, SEARCH if (k == 0 and i == 0) else right))
+    return a, b
+
+
+def test_paired_difference_resamples_the_same_sessions_for_both_runs(lookup):
+    a, b = _runs()
+    diff = m.paired_difference(a, b, lookup, n_bootstrap=500, seed=1)
+    ha, hb = m.headline(a, lookup, n_bootstrap=0), m.headline(b, lookup, n_bootstrap=0)
+    assert diff["exact_match"]["value"] == pytest.approx(ha["exact_match"]["value"] - hb["exact_match"]["value"])
+    # a is never worse than b in any session, so in every *paired* resample a - b >= 0: the lower
+    # end is 0 or above. Resampling the runs independently would mix hard and easy sessions and
+    # reach below 0 (the sessions' exact match ranges from 0 to 100%).
+    assert diff["exact_match"]["low"] >= 0.0 and diff["exact_match"]["high"] > 0.0
+    assert diff == m.paired_difference(a, b, lookup, n_bootstrap=500, seed=1)  # seeded
+    same = m.paired_difference(a, a, lookup, n_bootstrap=200)
+    assert all(v == {"value": 0.0, "low": 0.0, "high": 0.0} for v in same.values())
+
+
+def test_paired_difference_covers_every_headline_metric(lookup):
+    a, b = _runs()
+    diff = m.paired_difference(a, b, lookup, n_bootstrap=0)
+    assert set(diff) == set(m.HEADLINE)
+    ha, hb = m.headline(a, lookup, n_bootstrap=0), m.headline(b, lookup, n_bootstrap=0)
+    for name in ("action_type_macro_f1", "click_type_weighted_f1", "fine_grained_accuracy"):
+        assert diff[name]["value"] == pytest.approx(ha[name]["value"] - hb[name]["value"])
+    assert set(m.paired_difference(a, b, lookup, n_bootstrap=0, metrics=("exact_match",))) == {"exact_match"}
+    with pytest.raises(ValueError, match="not headline metrics: reward"):
+        m.paired_difference(a, b, lookup, metrics=("reward",))
+
+
+def test_paired_difference_needs_the_same_sessions(lookup):
+    a, b = _runs()
+    with pytest.raises(ValueError, match="same sessions: 0 only in the first.*1 only in the second"):
+        m.paired_difference(a, b + [rec("zz", 0, "u", END, END)], lookup)
+
+
+def test_the_pipeline_evaluation_uses_the_metrics_paired_difference():
+    from training import evaluate_pipeline
+
+    assert evaluate_pipeline.paired_difference is m.paired_difference
+
+
+def test_one_session_has_no_interval_and_few_sessions_are_warned_about(lookup, caplog):
+    a, b = _runs(n_sessions=1)
+    assert m.headline(a, lookup)["exact_match"] == {"value": 1.0, "low": None, "high": None}
+    assert m.paired_difference(a, b, lookup)["exact_match"]["low"] is None
+    assert m.headline(a, lookup, n_bootstrap=0)["exact_match"]["low"] == 1.0  # no interval asked for
+    assert "undefined" in m.small_sample_warning(1)
+    assert "2 sessions" in m.small_sample_warning(2) and "3 distinct resamples" in m.small_sample_warning(2)
+    assert m.small_sample_warning(19) is not None and m.small_sample_warning(20) is None
+    with caplog.at_level("WARNING", logger="customer_env.metrics"):
+        result = m.evaluate(_runs(n_sessions=5)[0], lookup, n_bootstrap=10)
+    assert result["bootstrap"]["warning"] == m.small_sample_warning(5) and result["bootstrap"]["resamples"] == 10
+    assert m.small_sample_warning(5) in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="customer_env.metrics"):
+        assert m.evaluate(_runs(n_sessions=20)[0], lookup, n_bootstrap=10)["bootstrap"]["warning"] is None
+    assert "sessions evaluated" not in caplog.text

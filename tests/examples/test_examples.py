@@ -51,6 +51,54 @@ def test_compare_writes_a_table_and_a_plot(small_store_dir, tmp_path, capsys):
     assert len(steps) == 1  # every run replayed the same steps
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["--agents", "random,nosuch"], "unknown agent 'nosuch'; available: "),
+    (["--agents", "random", "--agent", "customer_r1:checkpont=runs/x"], "agent 'customer_r1' takes no option 'checkpont'"),
+    (["--agent", "random:seed=many"], "agent 'random': option 'seed' expects an integer, got 'many'"),
+    (["--agents", "random,frequency", "--baseline", "persona_frequency"], "--baseline 'persona_frequency' is none"),
+    (["--agents", "random,random"], "two runs would both be labelled 'random'"),
+])
+def test_compare_checks_every_agent_before_any_run(small_store_dir, tmp_path, capsys, argv, message):
+    out = tmp_path / "cmp"
+    code = load("compare").main([*argv, "--source", str(small_store_dir), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.err.strip().count("\n") == 0 and message in captured.err
+    assert captured.out == "" and not out.exists()  # nothing ran, nothing written
+
+
+def test_compare_with_options_labels_baseline_intervals_and_plots(small_store_dir, tmp_path, capsys):
+    out = tmp_path / "cmp"
+    code = load("compare").main(["--agents", "frequency", "--agent", "random:seed=1", "--agent", "random:seed=2",
+                                 "--baseline", "frequency", "--source", str(small_store_dir), "--split", "train",
+                                 "--sessions", "6", "--bootstrap", "50", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0
+    table = (out / "comparison.md").read_text()
+    assert "| random[seed=1] | " in table and "| random[seed=2] | " in table and "| minus frequency |" in table
+    assert "WARNING: only 6 sessions evaluated" in table and table.strip() in captured.out
+    summary = json.loads((out / "comparison.json").read_text())
+    assert set(summary["paired"]) == {"random[seed=1]", "random[seed=2]"}
+    assert summary["paired"]["random[seed=1]"]["baseline"] == "frequency"
+    assert summary["runs"]["random[seed=2]"]["options"] == {"seed": 2}
+    diff = summary["paired"]["random[seed=1]"]["difference"]["exact_match"]
+    runs = summary["runs"]
+    assert diff["value"] == pytest.approx(runs["random[seed=1]"]["headline"]["exact_match"]["value"]
+                                          - runs["frequency"]["headline"]["exact_match"]["value"])
+    results = json.loads((out / "random_seed_2" / "results.json").read_text())
+    assert results["label"] == "random[seed=2]" and results["agent"]["class"] == "RandomAgent"
+    for png in ("distributions.png", "exact_match.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for label in ("frequency", "random[seed=1]", "random[seed=2]"):  # each progress bar names its run
+        assert f"{label}: " in captured.err
+
+
+def test_rollout_script_checks_agent_args_first(small_store_dir, capsys):
+    code = load("rollout").main(["--agent", "random", "--source", str(small_store_dir), "--agent-arg", "sed=1"])
+    captured = capsys.readouterr()
+    assert code == 2 and "rollout.py: error: agent 'random' takes no option 'sed'" in captured.err
+    assert captured.out == ""
+
+
 def test_score_predictions_counts_every_problem(small_store_dir, tmp_path, capsys):
     from customer_env.data import open_store
 
@@ -78,7 +126,7 @@ def test_score_predictions_counts_every_problem(small_store_dir, tmp_path, capsy
     assert f"duplicate line {n + 4}" in printed and "extra: nobody step 0" in printed
     scores = json.loads(out.read_text())
     assert scores["counts"] == {"scored": n, "missing": 0, "extra": 2, "duplicates": 1, "malformed": 3,
-                                "invalid": 0}
+                                "invalid": 0, "ungrounded": 0}
     assert scores["metrics"]["headline"]["exact_match"]["value"] == 1.0  # the gold actions, copied
 
     # Without --only-predicted-sessions every other session's steps are missing: failures.

@@ -57,7 +57,7 @@ def test_trl_functions_match_compute_reward(preset, config, conversational):
                 log_metric=lambda k, v: logged.__setitem__(k, v), trainer_state=None, **_columns())
     assert got == expected
     assert total.__name__ == f"{preset}_reward"
-    assert logged[f"{preset}/parse_failed"] == pytest.approx(2 / 6)
+    assert logged[f"{preset}/parse_failed"] == pytest.approx(1 / 6)  # "garbage"; off-page names parse
     parts = make_trl_reward_funcs(preset, components=True, config=config)
     assert [f.__name__ for f in parts] == [f"{preset}_{k}" for k in REWARD_PRESETS[preset][2]]
     sums = [sum(v) for v in zip(*(f(prompts=None, completions=completions, **_columns()) for f in parts))]
@@ -82,7 +82,7 @@ def test_trl_page_names_may_be_absent_or_null():
     cols = {k: v for k, v in _columns().items() if k != "page_names"}
     assert fn(completions=[said(NAV_CLICK)], **{k: v[5:6] for k, v in cols.items()}) == [1.0]
     cols["page_names"] = [None] * 6
-    assert fn(completions=COMPLETIONS, **cols)[5] == 0.0
+    assert fn(completions=COMPLETIONS, **cols)[5] == 0.0  # a wrong click, page names or not
     cols["gold_text"] = [float("nan")] * 6  # pandas-style missing values
     cols["gold_text"][0] = "rice cooker"
     assert fn(completions=COMPLETIONS, **cols)[0] == 1.0
@@ -101,3 +101,18 @@ def test_accuracy_by_type_logs_per_gold_type():
     scores = accuracy_by_type(completions=COMPLETIONS, log_metric=lambda k, v: logged.__setitem__(k, v), **_columns())
     assert scores == [1.0, 0.0, 1.0, 0.0, 1.0, 0.0]
     assert logged == {"accuracy/click": pytest.approx(1 / 4), "accuracy/input": 1.0, "accuracy/terminate": 1.0}
+
+
+HOSTILE = [
+    '{"rationale": "x", "action": {"type": "click", "name": "reviews", "z": ' + "[" * 1000 + "]" * 1000 + "}}",
+    '{"rationale": "x", "action": {"type": "click", "name": "reviews\\ud83d"}}',
+    "{" * 1_000_000,
+]
+
+
+@pytest.mark.parametrize("preset", sorted(REWARD_PRESETS))
+def test_hostile_completions_are_scored_not_raised(preset):
+    # One such sampled completion used to raise inside the reward and end a GRPO run.
+    (fn,) = make_trl_reward_funcs(preset)
+    golds = {k: [v[3]] * len(HOSTILE) for k, v in _columns().items()}  # REVIEWS' row
+    assert fn(completions=HOSTILE, **golds) == [0.0] * len(HOSTILE)

@@ -81,3 +81,46 @@ def test_page_scale_names():
     assert embedded.resolve_page_scale(None) == 1.0
     assert embedded.resolve_page_scale("compact") == embedded.COMPACT_PAGE_SCALE
     assert embedded.resolve_page_scale("0.25") == 0.25
+
+
+_GENERATE_IN_A_PROCESS = """
+import sys, time
+from pathlib import Path
+from customer_env.data import embedded
+marks, me = Path(sys.argv[1]), sys.argv[2]
+embedded.DEFAULT_USERS, embedded.DEFAULT_SESSIONS = 3, 8
+real = embedded.generate_store
+
+def generate(*args, **kwargs):
+    with open(marks / "generated", "a") as log:
+        log.write(me + "\\n")
+    deadline = time.monotonic() + 60  # hold on until the other process has asked too
+    while len(list(marks.glob("arrived-*"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)
+    return real(*args, **kwargs)
+
+embedded.generate_store = generate
+(marks / f"arrived-{me}").touch()
+print(embedded.embedded_store_dir(page_scale=0.0))
+"""
+
+
+def test_two_processes_generate_once_and_share_the_store(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    env = {**os.environ, "CUSTOMER_R1_CACHE": str(tmp_path / "cache"),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    runs = [subprocess.Popen([sys.executable, "-c", _GENERATE_IN_A_PROCESS, str(marks), str(i)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    outputs = [run.communicate(timeout=180) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], [err for _, err in outputs]
+    assert len((marks / "generated").read_text().split()) == 1
+    roots = {out.strip() for out, _ in outputs}
+    assert len(roots) == 1 and (Path(roots.pop()) / MANIFEST_NAME).is_file()
+    assert sum("waiting for another process" in err for _, err in outputs) == 1

@@ -1,6 +1,6 @@
 """Every step of a generated store renders within the default budget with its target reachable.
 
-The check the pitfalls in format.md section 6 call for: after compression and budgeting, the gold
+The check the pitfalls in docs/METRICS.md section 4 call for: after compression and budgeting, the gold
 element's name must be a valid name of the page *and* be written in the page text the model
 reads, for (almost) every step. Rendering never sees the gold action; this test only looks it up
 afterwards.
