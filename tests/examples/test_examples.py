@@ -178,8 +178,8 @@ def test_rollout_and_compare_evaluate_a_checkpoint_the_same_way(pipeline_like_ch
                           "--agent-arg", "max_new_tokens=8", *common])
     printed = capsys.readouterr().out
     assert "[rollout] evaluating on the embedded store at page scale 0.02" in printed
-    load("compare").main(["--agents", "frequency,customer_r1", "--out", str(tmp_path / "cmp"),
-                          "--agent-arg", "customer_r1:max_new_tokens=8", *common])
+    load("compare").main(["--agents", "frequency", "--agent", "customer_r1:max_new_tokens=8",
+                          "--out", str(tmp_path / "cmp"), *common])
     assert "[compare] evaluating on the embedded store at page scale 0.02" in capsys.readouterr().out
     rolled = json.loads((tmp_path / "roll" / "results.json").read_text())
     compared = json.loads((tmp_path / "cmp" / "customer_r1" / "results.json").read_text())
@@ -198,11 +198,12 @@ def test_an_explicit_page_scale_is_kept_and_the_difference_noted(pipeline_like_c
     from agents.rollout import RolloutConfig, plan_evaluation
     from customer_env.data.spec import StoreSpec
 
-    plan = plan_evaluation(RolloutConfig(data=StoreSpec(page_scale=0.05)), {"customer_r1": {}, "frequency": {}})
+    plan = plan_evaluation(RolloutConfig(data=StoreSpec(page_scale=0.05)),
+                           {"customer_r1": ("customer_r1", {}), "frequency": ("frequency", {})})
     assert plan.config.data.page_scale == 0.05 and set(plan.checkpoints) == {"customer_r1"}
     assert plan.notes == ["customer_r1 was trained at page scale 0.02, evaluated at 0.05"]
     assert plan.agent_kwargs["customer_r1"]["checkpoint"] == str(pipeline_like_checkpoint)
-    untouched = plan_evaluation(RolloutConfig(), {"frequency": {}})
+    untouched = plan_evaluation(RolloutConfig(), {"frequency": ("frequency", {})})
     assert untouched.config == RolloutConfig() and untouched.notes == [] and not untouched.checkpoints
 
 
@@ -218,4 +219,4 @@ def test_checkpoints_trained_at_different_scales_need_a_choice(pipeline_like_che
     summary["conditions"]["data"]["page_scale"] = 0.1
     (other / SUMMARY_FILE).write_text(json.dumps(summary))
     with pytest.raises(ValueError, match=r"different page scales \(customer_r1: 0.02, sft: 0.1\)"):
-        plan_evaluation(RolloutConfig(), {"customer_r1": {}, "sft": {"checkpoint": str(other)}})
+        plan_evaluation(RolloutConfig(), {"customer_r1": ("customer_r1", {}), "sft": ("sft", {"checkpoint": str(other)})})
