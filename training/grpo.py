@@ -178,7 +178,9 @@ def main(project: ProjectOptions, training_args: GRPOConfig, model_args: Any, *,
     trainer.save_model(str(out))
     tokenizer.save_pretrained(str(out))
     dataset_name = "NEU-HAI/OPeRA" if not project.store_spec().is_embedded else None
-    trainer.create_model_card(dataset_name=dataset_name, tags=TAGS + (["opera-synthetic"] if dataset_name is None else []))
+    trainer.create_model_card(model_name=training_args.hub_model_id or Path(training_args.run_name or out).name,
+                              dataset_name=dataset_name,
+                              tags=TAGS + (["opera-synthetic"] if dataset_name is None else []))
     conditions = training_conditions("customer_r1", project, training_args, model_args, tokenizer=tokenizer,
                                      tokenizer_source=checkpoint.tokenizer_source)
     write_summary(out, run_summary(conditions, trainer, result, train_data, resume=resume, started=started,

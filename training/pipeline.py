@@ -184,21 +184,22 @@ def _train(kind: str, config: PipelineConfig, root: Path, runs: dict[str, Path],
         # Stage 0: language-model pre-training on the train split's text (every token), what a
         # real base model brings and a from-scratch tiny model lacks. SFT then starts from it.
         def pretrain(tmp: Path) -> None:
-            options = sft.options(model_name_or_path=str(base), output_dir=str(tmp), completion_only_loss=False,
-                                  **{**common, **config.pretrain})
+            options = sft.options(model_name_or_path=str(base), output_dir=str(tmp), run_name="pretrain",
+                                  completion_only_loss=False, **{**common, **config.pretrain})
             sft.main(*options, train_data=data.sample(config.pretrain_examples, config.seed + 2))
 
         _stage("pretrain", runs["pretrain"], pretrain, timings, say)
         sft_start = str(runs["pretrain"])
 
     def supervised(tmp: Path) -> None:
-        options = sft.options(model_name_or_path=sft_start, output_dir=str(tmp), **{**common, **config.sft})
+        options = sft.options(model_name_or_path=sft_start, output_dir=str(tmp), run_name="sft",
+                              **{**common, **config.sft})
         sft.main(*options, train_data=data.sample(config.sft_examples, config.seed))
 
     _stage("sft", runs["sft"], supervised, timings, say)
     if kind == "customer_r1":
         def reinforce(tmp: Path) -> None:
-            options = grpo.options(model_name_or_path=str(runs["sft"]), output_dir=str(tmp),
+            options = grpo.options(model_name_or_path=str(runs["sft"]), output_dir=str(tmp), run_name="customer_r1",
                                    **{**common, **config.grpo})
             grpo.main(*options, train_data=data.sample(config.grpo_examples, config.seed + 1))
 

@@ -140,7 +140,9 @@ def main(project: ProjectOptions, training_args: StepSFTConfig, model_args: Any,
     tokenizer.padding_side = "left"  # what generation (agents, GRPO) needs from the saved tokenizer
     tokenizer.save_pretrained(str(out))
     dataset_name = "NEU-HAI/OPeRA" if not project.store_spec().is_embedded else None
-    trainer.create_model_card(dataset_name=dataset_name, tags=TAGS + (["opera-synthetic"] if dataset_name is None else []))
+    trainer.create_model_card(model_name=training_args.hub_model_id or Path(training_args.run_name or out).name,
+                              dataset_name=dataset_name,
+                              tags=TAGS + (["opera-synthetic"] if dataset_name is None else []))
     conditions = training_conditions("sft", project, training_args, model_args, tokenizer=tokenizer,
                                      tokenizer_source=checkpoint.tokenizer_source)
     write_summary(out, run_summary(conditions, trainer, result, train_data, resume=resume, started=started,

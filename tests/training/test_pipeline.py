@@ -36,6 +36,7 @@ def test_trains_once_then_reuses_the_cache(monkeypatch: pytest.MonkeyPatch) -> N
     sft_dir = ensure_checkpoint("sft", progress=False, config=SMALL)
     recipe = json.loads((sft_dir / SUMMARY_FILE).read_text())["conditions"]["recipe"]
     assert recipe["training"]["output_dir"] == str(sft_dir)
+    assert "# Model Card for sft" in (sft_dir / "README.md").read_text()  # not the temporary directory's name
 
     def no_training(*args: object, **kwargs: object) -> Path:
         raise AssertionError("the cached SFT checkpoint should have been reused")
