@@ -15,9 +15,16 @@ With a ``baseline``, every other run gets the paired session-bootstrap differenc
 ablations, a baseline that names an agent is paired persona mode by persona mode; one that names
 a run label (``"frequency [none]"``) is the baseline of every run.
 
-Results land in ``out_dir``: ``comparison.md`` (the tables), ``comparison.json`` (labels, agent
-options, headline numbers and paired differences), ``distributions.png``, ``exact_match.png``
-and, per run, ``<label>/samples.jsonl`` and ``<label>/results.json``.
+Results land in ``out_dir``: ``comparison.json`` first (the plan: labels, agent options,
+persona modes, run directories, baseline pairs, shard), then per run a run directory
+``<label>/`` written as the run goes (``agents.run_files``), and at the end ``comparison.md``
+(the tables), ``comparison.json`` again with the headline numbers and paired differences,
+``distributions.png`` and ``exact_match.png``.
+
+An interrupted comparison continues with ``resume=True`` (refused when its plan differs):
+finished runs are replayed from their files (no agent call), the interrupted one resumes where
+it stopped, the rest run. With ``config.shard`` every run plays that shard of the sessions;
+``agents.merge`` joins the shards' folders into one comparison, tables and pairs included.
 
 Example:
     >>> runs = compare(["random", "frequency"], RolloutConfig(sessions=5), baseline="frequency",
@@ -28,6 +35,7 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -35,9 +43,12 @@ from typing import Any, Mapping, Sequence
 from agents.agent_spec import AgentSpec, AgentSpecError, agent_specs, parse_agent_spec, resolve_baseline
 from agents.report import comparison_table, plot_distributions, plot_exact_match
 from agents.rollout import (RolloutConfig, RolloutResult, click_type_lookup, make_agent, make_env, open_stores,
-                            plan_evaluation, run_rollout, write_rollout)
+                            plan_evaluation, run_rollout)
+from agents.run_files import RunFileError, describe_differences, differences
 from customer_env.cache import atomic_write_text
 from customer_env.metrics import paired_difference
+
+logger = logging.getLogger(__name__)
 
 ABLATION_MODES = ("real", "none", "shuffled")
 TABLE_FILE = "comparison.md"
@@ -115,7 +126,8 @@ def plan_runs(agents: Sequence[str | AgentSpec], *, ablations: bool = False, per
 
 def compare(agents: Sequence[str | AgentSpec], config: RolloutConfig | None = None, *, ablations: bool = False,
             out_dir: str | Path | None = None, agent_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
-            baseline: str | None = None, progress: bool = True) -> Comparison:
+            baseline: str | None = None, progress: bool = True, resume: bool = False, overwrite: bool = False,
+            request_cache: str | Path | None = None) -> Comparison:
     """Run each agent (and, with ``ablations``, each persona mode) on the same sessions.
 
     Args:
@@ -126,9 +138,14 @@ def compare(agents: Sequence[str | AgentSpec], config: RolloutConfig | None = No
         agent_kwargs: Extra keyword arguments per agent name (a spec's own options win).
         baseline: A run label or agent name: pair every other run with it.
         progress: Show the rollouts' progress bars (each labelled with its run).
+        resume: Continue the comparison recorded in ``out_dir`` (refused when it planned other runs).
+        overwrite: Replace the comparison recorded in ``out_dir``.
+        request_cache: A request-cache directory for agents with a chat backend
+            (``agents.backends.request_cache``).
 
     Raises:
         AgentSpecError: before any run, for an unknown agent, a bad option or a bad baseline.
+        agents.run_files.RunFileError: before any run, when ``out_dir`` cannot be used as asked.
     """
     if not agents:
         raise AgentSpecError("compare needs at least one agent")
@@ -139,6 +156,9 @@ def compare(agents: Sequence[str | AgentSpec], config: RolloutConfig | None = No
                             agent_kwargs=agent_kwargs)
     plan = plan_evaluation(config, {spec.label: (spec.name, spec.options) for _, spec, _ in runs})
     config = plan.config
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        start_folder(out, plan_listing(runs, pairs, config), resume=resume, overwrite=overwrite)
     store, train_store = open_stores(config)
     probe = make_env(config, store, config.sessions)
     config = replace(config, sessions=list(probe.unwrapped.session_ids))
@@ -147,12 +167,29 @@ def compare(agents: Sequence[str | AgentSpec], config: RolloutConfig | None = No
     for label, spec, mode in runs:
         run_config = replace(config, persona_mode=mode)
         agent = make_agent(spec.name, run_config, train_store=train_store, **plan.agent_kwargs[spec.label])
-        result = run_rollout(agent, run_config, store=store, train_store=train_store, progress=progress, desc=label)
-        result.info["agent_name"] = spec.name
-        result.info["conditions"]["notes"] = plan.notes
-        result.info["label"] = label
-        result.info["agent_options"] = _json_safe(spec.options)
-        results[label] = result
+        if request_cache is not None:
+            from agents.backends.request_cache import use_request_cache
+
+            if use_request_cache(agent, request_cache) is None:
+                logger.warning("request cache: agent %s has no model backend; nothing to cache", spec.name)
+        results[label] = run_rollout(
+            agent, run_config, store=store, train_store=train_store, progress=progress, desc=label,
+            out_dir=out / _slug(label) if out is not None else None, resume=resume, overwrite=overwrite,
+            agent_name=spec.name, extra_info={"label": label, "agent_options": _json_safe(spec.options),
+                                              "conditions": {"notes": plan.notes}})
+    comparison = finish_comparison(runs, results, pairs, store, train_store, out, config)
+    comparison.notes = plan.notes
+    return comparison
+
+
+def finish_comparison(runs: Sequence[tuple[str, AgentSpec, str]], results: Mapping[str, RolloutResult],
+                      pairs: Mapping[str, str], store: Any, train_store: Any, out: Path | None,
+                      config: RolloutConfig) -> Comparison:
+    """The paired differences, tables and plots of finished runs (written to ``out`` when given).
+
+    ``agents.merge`` calls it on merged shards, so a merged comparison is computed as one is.
+    """
+    results = dict(results)
     lookup = click_type_lookup(train_store, store)
     records = {label: r.records() for label, r in results.items()}
     paired = {label: paired_difference(records[label], records[base], lookup, n_bootstrap=config.n_bootstrap,
@@ -160,17 +197,73 @@ def compare(agents: Sequence[str | AgentSpec], config: RolloutConfig | None = No
     base_names = sorted(set(pairs.values()))
     table = comparison_table([(label, r.metrics) for label, r in results.items()], paired=paired,
                              baseline=base_names[0] if len(base_names) == 1 else dict(pairs) or None)
-    out = Path(out_dir) if out_dir is not None else None
     plot = exact_plot = None
     if out is not None:
-        for label, result in results.items():
-            write_rollout(result, out / _slug(label))
         atomic_write_text(out / TABLE_FILE, table + "\n")
-        atomic_write_text(out / SUMMARY_FILE, json.dumps(_summary(runs, results, pairs, paired), indent=2) + "\n")
+        summary = {**plan_listing(runs, pairs, config), **_summary(runs, results, pairs, paired)}
+        atomic_write_text(out / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
         plot = plot_distributions([(label, records[label]) for label in results], lookup, out / DISTRIBUTIONS_PLOT)
         exact_plot = plot_exact_match([(label, r.metrics) for label, r in results.items()], out / EXACT_MATCH_PLOT,
                                       baseline=base_names[0] if len(base_names) == 1 else None)
-    return Comparison(results, table, plot, out, pairs, paired, exact_plot, [spec for _, spec, _ in runs], plan.notes)
+    return Comparison(results, table, plot, out, dict(pairs), paired, exact_plot, [spec for _, spec, _ in runs])
+
+
+def plan_listing(runs: Sequence[tuple[str, AgentSpec, str]], pairs: Mapping[str, str],
+                 config: RolloutConfig) -> dict[str, Any]:
+    """What ``comparison.json`` says before any run: the runs planned, the baseline pairs, the shard."""
+    return {"runs": {label: {"agent": spec.name, "options": _json_safe(spec.options), "persona_mode": mode,
+                             "dir": _slug(label)} for label, spec, mode in runs},
+            "baseline_pairs": dict(pairs), "shard": str(config.shard) if config.shard is not None else None}
+
+
+def planned(listing: Mapping[str, Any]) -> dict[str, Any]:
+    """The plan part of a ``comparison.json`` (it gains numbers when the comparison finishes)."""
+    runs = listing.get("runs") if isinstance(listing.get("runs"), Mapping) else {}
+    return {"runs": {label: {k: run.get(k) for k in ("agent", "options", "persona_mode", "dir")}
+                     for label, run in runs.items() if isinstance(run, Mapping)},
+            "baseline_pairs": listing.get("baseline_pairs"), "shard": listing.get("shard")}
+
+
+def read_listing(folder: Path) -> dict[str, Any]:
+    """``comparison.json`` of a comparison folder.
+
+    Raises:
+        RunFileError: when it is missing, unreadable or lists no runs.
+    """
+    path = Path(folder) / SUMMARY_FILE
+    try:
+        listing = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(listing, dict) or not isinstance(listing.get("runs"), dict) or not listing["runs"]:
+            raise ValueError("it lists no runs")
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise RunFileError(f"{path}: not a comparison listing ({' '.join(str(exc).split())})") from None
+    return listing
+
+
+def start_folder(out: Path, listing: Mapping[str, Any], *, resume: bool, overwrite: bool) -> None:
+    """Write the plan to ``comparison.json``, or check it against the recorded one when resuming.
+
+    Raises:
+        RunFileError: a comparison is there and neither ``resume`` nor ``overwrite`` is set, or
+            (``resume``) it planned other runs.
+    """
+    path = out / SUMMARY_FILE
+    if resume and overwrite:
+        raise RunFileError("--resume and --overwrite exclude each other")
+    if path.exists() and not resume and not overwrite:
+        raise RunFileError(f"{out} already holds a comparison ({SUMMARY_FILE}): pass --resume to continue it, "
+                           "--overwrite to start over, or choose another --out")
+    if path.exists() and resume:
+        ours, theirs = planned(listing), planned(read_listing(out))
+        if list(ours["runs"]) != list(theirs["runs"]):
+            raise RunFileError(f"resume refused: {path} planned runs {list(theirs['runs'])}, "
+                               f"this comparison {list(ours['runs'])}")
+        found = differences(ours, theirs)
+        if found:
+            raise RunFileError(f"resume refused: {out} holds another comparison: "
+                               f"{describe_differences(found, 'here', f'in its {SUMMARY_FILE}')}")
+        return
+    atomic_write_text(path, json.dumps(dict(listing), indent=2) + "\n")
 
 
 def _summary(runs: Sequence[tuple[str, AgentSpec, str]], results: Mapping[str, RolloutResult],

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.rollout import click_type_lookup
+from agents.run_files import check_predictions_file
 from customer_env.actions import parse_completion
 from customer_env.data.spec import StoreSpec
 from customer_env.metrics import StepRecord, evaluate
@@ -161,6 +162,7 @@ def score_predictions(path: str | Path, *, data: StoreSpec | None = None, store:
     data = data if data is not None else StoreSpec(split="test")
     store = store if store is not None else data.open()
     train_store = train_store if train_store is not None else data.with_split("train").open()
+    check_predictions_file(path)  # a run's samples file is scored only as its results were computed
     predictions = read_predictions(path)
     predicted_sessions = {sid for sid, _ in predictions.entries}
     records, missing, invalid, ungrounded, gold_keys = [], [], 0, 0, set()

@@ -31,6 +31,8 @@ _BUILTIN: dict[str, str] = {
     "prompting": "agents.prompting:make_prompting_agent",
     "sft": "agents.checkpoint:make_sft_agent",
     "customer_r1": "agents.checkpoint:make_customer_r1_agent",
+    "oracle": "agents.oracle:OracleAgent",
+    "oracle_shuffled_persona": "agents.oracle:make_shuffled_persona_oracle",
 }
 
 _REGISTRY: dict[str, AgentFactory | str] = dict(_BUILTIN)

@@ -22,11 +22,20 @@ never asked what its context is; the checkpoint says what it was trained with
 (``agents.checkpoint.TrainingConditions``). Any difference from the training conditions that
 the config asks for is kept and reported in ``info["conditions"]``.
 
+With ``out_dir`` the run is written as it goes (``agents.run_files``): ``run.json`` first, each
+sample appended and flushed as soon as it is scored, ``results.json`` (with the samples' hash)
+at the end. ``resume=True`` continues an interrupted run from its directory: the environment
+replays the recorded steps with their recorded completions (checking that each replays to the
+very line recorded), the agent is asked only for the steps not yet recorded, in the same batches
+as an uninterrupted run, so the samples and metrics end identical. ``config.shard`` plays one
+shard of the selected sessions (``agents.sharding``; ``agents.merge`` joins the shards).
+
 Example:
     >>> import agents
     >>> result = run_rollout(agents.make("random"), RolloutConfig(sessions=2))  # doctest: +SKIP
     >>> result.metrics["headline"]["exact_match"]["value"]  # doctest: +SKIP
     >>> write_rollout(result, "runs/random")  # doctest: +SKIP
+    >>> run_rollout(agents.make("random"), RolloutConfig(sessions=2), out_dir="runs/random", resume=True)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -35,17 +44,20 @@ import hashlib
 import html
 import json
 import logging
-import re
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field, fields, replace
 from itertools import chain
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from agents.base import Agent, act_many, describe_agent, observe_agent, reset_agent
 from agents.checkpoint import ResolvedCheckpoint, TrainingConditions, checkpoint_of
-from customer_env.cache import atomic_write_text
+from agents.run_files import RESULTS_FILE, SAMPLES_FILE  # noqa: F401 - re-exported (the viewer's names)
+from agents.run_files import (RecordedSample, RunFileError, RunManifest, RunWriter, agent_identity, prompt_sha256,
+                              json_text, sample_line, write_run_files)
+from agents.sharding import Shard
 from customer_env.data.decode import parse_timestamp, user_id_from_session_id
 from customer_env.data.spec import StoreSpec
 from customer_env.metrics import ClickTypeLookup, StepRecord, evaluate
@@ -53,10 +65,6 @@ from customer_env.provenance import provenance
 from customer_env.records import session_outcome
 
 logger = logging.getLogger(__name__)
-
-SAMPLES_FILE = "samples.jsonl"
-RESULTS_FILE = "results.json"
-
 
 @dataclass
 class RolloutConfig:
@@ -77,6 +85,9 @@ class RolloutConfig:
         batch_size: Sessions advanced in lockstep for agents with ``act_batch``.
         n_bootstrap: Bootstrap resamples of the confidence intervals (0: none).
         reward: The environment's reward preset.
+        shard: Play only this shard of the selected sessions (None: all of them).
+        log_prompts: Log each step's observation in its sample (``observation``); every sample
+            carries ``prompt_sha256`` either way.
     """
 
     data: StoreSpec = field(default_factory=lambda: StoreSpec(split="test"))
@@ -89,15 +100,44 @@ class RolloutConfig:
     batch_size: int = 8
     n_bootstrap: int = 1000
     reward: str = "customer_r1"
+    shard: Shard | None = None
+    log_prompts: bool = False
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "RolloutConfig":
+        """The config that ``asdict`` turned into ``data`` (as recorded in ``run.json``).
+
+        Raises:
+            ValueError: naming a key that is no field of the config.
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown rollout config field(s) {unknown}")
+        values = dict(data)
+        values["data"] = StoreSpec.from_dict(values["data"]) if isinstance(values.get("data"), Mapping) else \
+            values.get("data", StoreSpec(split="test"))
+        values["shard"] = Shard.from_dict(values.get("shard"))
+        return cls(**values)
 
 
 @dataclass
 class RolloutResult:
-    """What :func:`run_rollout` returns: the samples, the metrics and everything to reproduce them."""
+    """What :func:`run_rollout` returns: the samples, the metrics and everything to reproduce them.
+
+    Attributes:
+        samples: In the run's order (session order of the selection, then step).
+        metrics: :func:`customer_env.metrics.evaluate` of the samples.
+        info: Provenance and bookkeeping, as written to ``results.json``.
+        manifest: The run's identity (``run.json``).
+        files: The samples and results files, when the run was written as it went.
+    """
 
     samples: list[dict[str, Any]]
     metrics: dict[str, Any]
     info: dict[str, Any] = field(default_factory=dict)
+    manifest: RunManifest | None = None
+    files: tuple[Path, Path] | None = None
 
     def records(self) -> list[StepRecord]:
         return [StepRecord.from_sample(s) for s in self.samples]
@@ -185,8 +225,8 @@ def click_type_lookup(*stores: Any) -> ClickTypeLookup:
 
 def make_agent(name: str, config: RolloutConfig, *, train_store: Any = None, **kwargs: Any) -> Agent:
     """``agents.make(name, **kwargs)``, adding what the factory declares and the caller left out:
-    ``seed`` (the rollout's) and ``store`` (the training store, else the spec of the config's
-    training split)."""
+    ``seed`` (the rollout's), ``store`` (the training store, else the config's training split,
+    opened) and ``source`` (the config's data source)."""
     import inspect
 
     from agents.registry import factory
@@ -197,7 +237,9 @@ def make_agent(name: str, config: RolloutConfig, *, train_store: Any = None, **k
                     if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
     except (TypeError, ValueError):
         accepted = set()
-    context = {"seed": config.seed, "store": train_store if train_store is not None else config.data.with_split("train")}
+    context: dict[str, Any] = {"seed": config.seed, "source": config.data.source}
+    if "store" in accepted and "store" not in kwargs:
+        context["store"] = train_store if train_store is not None else config.data.with_split("train").open()
     extra = {k: v for k, v in context.items() if k in accepted and k not in kwargs}
     return build(**kwargs, **extra)
 
@@ -234,6 +276,8 @@ def make_env(config: RolloutConfig, store: Any, sessions: Any, *, tokenizer: Any
 
 def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any = None, train_store: Any = None,
                 progress: bool = True, on_step: Callable[[dict[str, Any]], None] | None = None,
+                out_dir: str | Path | None = None, resume: bool = False, overwrite: bool = False,
+                agent_name: str | None = None, extra_info: Mapping[str, Any] | None = None,
                 desc: str = "rollout") -> RolloutResult:
     """Replay the configured sessions with ``agent`` and score every step.
 
@@ -242,8 +286,19 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
         config: What to replay (default :class:`RolloutConfig`).
         store, train_store: Already opened stores (default: opened from ``config``).
         progress: Show a tqdm bar over steps.
-        on_step: Called with each sample as soon as it is scored (e.g. to print it).
+        on_step: Called with each sample as soon as it is scored (e.g. to print it); not for
+            the steps a resume replays from the samples file.
+        out_dir: Write the run there as it goes (see the module docstring); None: in memory only.
+        resume: Continue the run recorded in ``out_dir`` (refused when its ``run.json`` differs).
+        overwrite: Replace a run recorded in ``out_dir`` (without it, or ``resume``, an existing
+            run there is refused).
+        agent_name: The registered name the agent was made from (recorded, and part of the identity).
+        extra_info: More entries for ``info`` (and ``results.json``), e.g. a comparison's label;
+            its ``conditions`` (the evaluation plan's ``notes``) join ``info["conditions"]``.
         desc: The progress bar's label (compare labels each bar with its run).
+
+    Raises:
+        agents.run_files.RunFileError: ``out_dir`` cannot be used as asked (one line, file named).
     """
     from tqdm.auto import tqdm
 
@@ -259,10 +314,21 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
         logger.warning("evaluating with a %s-token prompt budget; the checkpoint was trained with %d",
                        budget, conditions.max_prompt_tokens)
     first = make_env(config, store, config.sessions, tokenizer=tokenizer, max_prompt_tokens=budget)
-    session_ids = list(first.unwrapped.session_ids)
+    selected = list(first.unwrapped.session_ids)
+    session_ids = config.shard.select(selected) if config.shard is not None else selected
     lanes = max(1, min(config.batch_size, len(session_ids))) if callable(getattr(agent, "act_batch", None)) else 1
-    envs = [first] + [make_env(config, store, session_ids, tokenizer=tokenizer, max_prompt_tokens=budget)
+    envs = [first] + [make_env(config, store, selected, tokenizer=tokenizer, max_prompt_tokens=budget)
                       for _ in range(lanes - 1)]
+    manifest = RunManifest(
+        config=json.loads(json.dumps(asdict(config), default=str)),
+        agent=agent_identity(describe_agent(agent)), agent_name=agent_name,
+        dataset={"fingerprint": store.fingerprint, "train_fingerprint": train_store.fingerprint,
+                 "description": store.description, "split": store.split, "variant": store.variant},
+        env={"max_prompt_tokens": first.unwrapped.max_prompt_tokens,
+             "tokenizer": getattr(tokenizer, "name_or_path", None) if tokenizer is not None else None},
+        selected=selected, sessions=session_ids, shard=asdict(config.shard) if config.shard is not None else None,
+        label=(extra_info or {}).get("label"))
+    writer = RunWriter(out_dir, manifest, resume=resume, overwrite=overwrite) if out_dir is not None else None
     total = sum(len(store.session(sid)) for sid in session_ids)
     samples: list[dict[str, Any]] = []
     parse_errors: Counter = Counter()
@@ -270,38 +336,62 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
     pending = list(reversed(session_ids))
     active: list[list[Any]] = []  # [env, observation, info]
     free = list(reversed(envs))
-    with tqdm(total=total, desc=desc, unit="step", disable=not progress) as bar:
+    with writer or nullcontext(), tqdm(total=total, desc=desc, unit="step", disable=not progress) as bar:
+        recorded = writer.state.recorded if writer is not None else []
+        for note in writer.state.notes if writer is not None else []:
+            logger.warning("%s", note)
         while pending or active:
             while pending and free:
                 env = free.pop()
                 observation, info = env.reset(seed=config.seed, options={"session_id": pending.pop()})
                 reset_agent(agent, info)
                 active.append([env, observation, info])
-            texts = act_many(agent, [lane[1] for lane in active])
+            # A resume replays recorded steps with their recorded completions; a batch the file
+            # only partly holds is asked of the agent whole, so every batch is the one an
+            # uninterrupted run asks (a seeded sampler's outputs depend on its batch).
+            known = [_recorded_completion(r, writer.samples_path)
+                     for r in recorded[len(samples):len(samples) + len(active)]]
+            texts = known if len(known) == len(active) else \
+                known + act_many(agent, [lane[1] for lane in active])[len(known):]
             still = []
             for lane, text in zip(active, texts):
                 env, observation, before = lane
                 next_observation, _, terminated, truncated, info = env.step(text)
-                observe_agent(agent, info)
+                new = len(samples) >= len(recorded)
+                if new:  # the agent's own answer (a replayed one was not asked of it)
+                    observe_agent(agent, info)
                 sample = _sample(store, observation, before, info, text)
+                sample["prompt_sha256"] = prompt_sha256(observation)
+                if config.log_prompts:
+                    sample["observation"] = dict(observation)
                 parse_errors[info.get("parse_error_code") or "ok"] += 1
+                if not new:
+                    _check_replay(recorded[len(samples)], sample, writer.samples_path)
+                elif writer is not None:
+                    writer.append(sample)
                 samples.append(sample)
                 bar.update(1)
-                if on_step is not None:
+                if on_step is not None and new:
                     on_step(sample)
                 if terminated or truncated:
                     free.append(env)
+                    if writer is not None:
+                        writer.end_session()
                 else:
                     still.append([env, next_observation, info])
             active = still
     for env in envs:
         env.close()
+    if len(samples) < len(recorded):
+        raise RunFileError(f"resume refused: {writer.samples_path} holds {len(recorded)} samples, "
+                           f"but this run has only {len(samples)} steps")
     order = {sid: i for i, sid in enumerate(session_ids)}
     samples.sort(key=lambda s: (order[s["session_id"]], s["step_index"]))
     lookup = click_type_lookup(train_store, store)
     records = [StepRecord.from_sample(s) for s in samples]
     metrics = evaluate(records, lookup, n_bootstrap=config.n_bootstrap, seed=config.seed)
     info = {
+        **({"agent_name": agent_name} if agent_name is not None else {}),
         "agent": describe_agent(agent), "config": asdict(config), "seed": config.seed,
         "env": {"max_prompt_tokens": first.unwrapped.max_prompt_tokens, "max_prompt_tokens_from": budget_source,
                 "tokenizer": getattr(tokenizer, "name_or_path", None) if tokenizer is not None else None,
@@ -318,8 +408,39 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
                     "steps_with_page_elements_dropped": sum(1 for s in samples if s["page_elements_dropped"]),
                     "steps_with_gold_target_not_in_prompt": sum(1 for s in samples if not s["gold_in_prompt"])},
         "provenance": provenance(stores={"evaluated": store, "train": train_store}),
+        "run": {"shard": str(config.shard) if config.shard is not None else None,
+                "selected_sessions": len(selected), "sessions": len(session_ids),
+                "fingerprints": manifest.fingerprints(),
+                "resume": writer.state.as_dict() if writer is not None else None},
+        **{k: v for k, v in (extra_info or {}).items() if k != "conditions"},
     }
-    return RolloutResult(samples, metrics, info)
+    info["conditions"].update((extra_info or {}).get("conditions") or {})  # e.g. the evaluation plan's notes
+    result = RolloutResult(samples, metrics, info, manifest)
+    if writer is not None:
+        result.files = writer.finish(results_payload(result))
+    return result
+
+
+def _recorded_completion(recorded: RecordedSample, path: Path) -> str:
+    completion = recorded.sample.get("completion")
+    if not isinstance(completion, str):
+        raise RunFileError(f"resume refused: {path}:{recorded.line} has no string 'completion' to replay")
+    return completion
+
+
+def _check_replay(recorded: RecordedSample, sample: Mapping[str, Any], path: Path) -> None:
+    """Refuse a resume whose replay of a recorded step does not give the very line recorded."""
+    if sample_line(sample) == recorded.text:
+        return
+    where = f"{path}:{recorded.line}"
+    if recorded.key != (sample["session_id"], sample["step_index"]):
+        raise RunFileError(f"resume refused: {where} records session {recorded.key[0]!r} step {recorded.key[1]}, "
+                           f"but this run plays session {sample['session_id']!r} step {sample['step_index']} there")
+    fields_differing = sorted(k for k in set(sample) | set(recorded.sample)
+                              if json.dumps(sample.get(k), default=str) != json.dumps(recorded.sample.get(k), default=str))
+    raise RunFileError(f"resume refused: {where} (session {recorded.key[0]!r} step {recorded.key[1]}) does not "
+                       f"replay to the line recorded (fields {', '.join(fields_differing) or 'formatting'}): it was "
+                       "written by another version of the code or the data")
 
 
 def _sample(store: Any, observation: Mapping[str, str], before: Mapping[str, Any], info: Mapping[str, Any],
@@ -351,44 +472,16 @@ def _shown(name: str | None, page_text: str) -> bool:
     return name is None or f'name="{name}"' in page_text or f'name="{html.escape(name)}"' in page_text
 
 
-_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
-
-
-def json_text(value: Any, **dumps_kwargs: Any) -> str:
-    """``json.dumps(value, ensure_ascii=False)`` that is always writable as UTF-8.
-
-    A model can write a lone surrogate (``"\\ud83d"``: half an emoji); decoded, it is text that
-    UTF-8 cannot encode. JSON text holds such a character only inside a string, so it is written
-    back as its ``\\uXXXX`` escape: the file stays valid UTF-8 and reads back to the same value.
-
-    Example:
-        >>> json_text({"completion": "\\ud83d ok é"})
-        '{"completion": "\\\\ud83d ok é"}'
-    """
-    return escape_lone_surrogates(json.dumps(value, ensure_ascii=False, **dumps_kwargs))
-
-
-def escape_lone_surrogates(text: str) -> str:
-    """``text`` with each lone surrogate written as its ``\\uXXXX`` escape, so it encodes as UTF-8.
-
-    In JSON text the escape reads back as the same character; in a page (the trajectory viewer)
-    it shows the reader what the model wrote instead of failing the write.
-
-    Example:
-        >>> escape_lone_surrogates("half an emoji: \\ud83d")
-        'half an emoji: \\\\ud83d'
-    """
-    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+def results_payload(result: RolloutResult) -> dict[str, Any]:
+    """What ``results.json`` holds besides the samples file's name and hash."""
+    return {**result.info, "metrics": result.metrics}
 
 
 def write_rollout(result: RolloutResult, out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``samples.jsonl`` and ``results.json`` into ``out_dir``, each atomically."""
-    out = Path(out_dir)
-    samples_path, results_path = out / SAMPLES_FILE, out / RESULTS_FILE
-    atomic_write_text(samples_path, "".join(json_text(s) + "\n" for s in result.samples))
-    payload = {**result.info, "metrics": result.metrics, "samples_file": SAMPLES_FILE}
-    atomic_write_text(results_path, json_text(payload, indent=2, default=str) + "\n")
-    return samples_path, results_path
+    """Write a finished in-memory run into ``out_dir``: ``run.json`` (when known), ``samples.jsonl``
+    and ``results.json`` with the samples' hash, each atomically. A run made with ``out_dir`` is
+    already written."""
+    return write_run_files(out_dir, result.samples, results_payload(result), result.manifest)
 
 
 def session_label(session_id: str) -> str:

@@ -35,7 +35,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from agents.rollout import RESULTS_FILE, SAMPLES_FILE, escape_lone_surrogates, session_label
+from agents.rollout import session_label
+from agents.run_files import RESULTS_FILE, RUN_FILE, SAMPLES_FILE, escape_lone_surrogates, samples_problem
 from customer_env.cache import atomic_write_text
 
 #: Characters of one long text (prompt, page, completion, other field) kept in the page.
@@ -108,6 +109,15 @@ def load_run(run_dir: str | Path, *, label: str | None = None, skip_bad: bool = 
                               f"pass one or two of its run directories: {', '.join(inner)}")
         raise ViewerError(f"{samples_path}: not found (a run directory holds {SAMPLES_FILE} and {RESULTS_FILE})")
     results, notes = _read_results(path / RESULTS_FILE, skip_bad)
+    if results:
+        # A results file computed from other samples (a half-written or edited pair) is not shown as theirs.
+        problem = samples_problem(results, samples_path)
+        if problem is not None and "samples_sha256" in results and not skip_bad:
+            raise ViewerError(f"{problem} (--skip-bad shows the samples anyway)")
+        if problem is not None:
+            notes.append(problem)
+    elif (path / RUN_FILE).is_file():
+        notes.append(f"the run is unfinished or was interrupted ({RUN_FILE} but no {RESULTS_FILE})")
     samples, lines, skipped = _read_samples(samples_path, skip_bad)
     if not samples:
         raise ViewerError(f"{samples_path}: no samples" + (f" ({sum(skipped.values())} lines skipped)"

@@ -6,6 +6,8 @@ Example:
         --agent customer_r1:checkpoint=runs/y,label=r1_y --baseline frequency --page-scale 0.1
     python examples/compare.py --agent prompting:backend=openai,model=m,base_url=http://127.0.0.1:8000/v1
     python examples/compare.py --agents frequency,persona_frequency --ablations --sessions 20 --out runs/cmp
+    python examples/compare.py --agents random,frequency --out runs/cmp --resume    # continue an interrupted one
+    python examples/compare.py --agents random,frequency --shard 2/2 --out runs/cmp2  # python -m agents.merge
     python examples/compare.py --agents frequency,customer_r1 --sessions 10   # at customer_r1's training scale
 
 Agents are checked before any run: an unknown agent, an unknown option or a value of the wrong
@@ -24,6 +26,9 @@ from typing import Sequence
 from agents.agent_spec import AgentSpecError, split_names
 from agents.compare import EXACT_MATCH_PLOT, TABLE_FILE, compare, plan_runs
 from agents.rollout import RolloutConfig
+from agents.run_files import RunFileError
+from agents.run_options import add_run_arguments, check_run_arguments
+from agents.sharding import ShardError
 from customer_env.data.spec import add_store_arguments, store_spec_from_args
 
 
@@ -40,12 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (0: none)")
     p.add_argument("--out", type=Path, default=Path("runs/compare"), help="output directory")
+    add_run_arguments(p)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    check_run_arguments(parser, args, comparison=True)
     agents = [*split_names(args.agents), *args.agent]
     if not agents:
         parser.error("give agents with --agents a,b,c and/or --agent NAME:KEY=VALUE,...")
@@ -55,8 +62,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"compare.py: error: {exc}", file=sys.stderr)
         return 2
     config = RolloutConfig(data=store_spec_from_args(parser, args), sessions=args.sessions, seed=args.seed,
-                           n_bootstrap=args.bootstrap)
-    result = compare(agents, config, ablations=args.ablations, out_dir=args.out, baseline=args.baseline)
+                           n_bootstrap=args.bootstrap, shard=args.shard, log_prompts=args.log_prompts)
+    try:
+        result = compare(agents, config, ablations=args.ablations, out_dir=args.out, baseline=args.baseline,
+                         resume=args.resume, overwrite=args.overwrite, request_cache=args.cache)
+    except (RunFileError, ShardError) as exc:
+        print(f"compare.py: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"compare.py: interrupted; finished runs and scored steps are in {args.out}; the same command "
+              "with --resume continues", file=sys.stderr)
+        return 130
     for note in result.notes:
         print(f"[compare] {note}")
     print(result.table)

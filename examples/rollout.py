@@ -5,6 +5,11 @@ Example:
     python examples/rollout.py --agent prompting --model path/to/model --split test --quiet
     python examples/rollout.py --agent customer_r1            # trains the tiny default on first use
     python examples/rollout.py --agent sft --checkpoint org/my-sft-run --source hub --revision main
+    python examples/rollout.py --agent frequency --out runs/f --resume      # continue an interrupted run
+    python examples/rollout.py --agent frequency --shard 1/4 --out runs/f1  # one of 4 shards (agents.merge)
+
+With ``--out`` the samples are written as each step is scored; an interrupted run continues
+with the same command and ``--resume``, and ends with the results of an uninterrupted one.
 
 A checkpoint agent is evaluated under the conditions its ``training_summary.json`` records (the
 page scale it was trained at, its prompt budget), unless the flags choose otherwise; what was
@@ -23,8 +28,10 @@ from tqdm.auto import tqdm
 import agents
 from agents.agent_spec import AgentSpecError, check_options
 from agents.report import metrics_table
-from agents.rollout import (RolloutConfig, make_agent, open_stores, plan_evaluation, run_rollout, step_line,
-                            write_rollout)
+from agents.rollout import RolloutConfig, make_agent, open_stores, plan_evaluation, run_rollout, step_line
+from agents.run_files import RunFileError
+from agents.run_options import add_run_arguments, attach_cache, check_run_arguments, report_run
+from agents.sharding import ShardError
 from customer_env.data.spec import add_store_arguments, store_spec_from_args
 
 
@@ -57,16 +64,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8, help="sessions advanced together")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (0: none)")
     p.add_argument("--quiet", action="store_true", help="do not print every step")
+    add_run_arguments(p)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    check_run_arguments(parser, args)
     config = RolloutConfig(data=store_spec_from_args(parser, args), sessions=args.sessions, persona=args.persona,
                            persona_mode=args.persona_mode, on_mismatch=args.on_mismatch,
                            max_prompt_tokens=args.max_prompt_tokens, seed=args.seed,
-                           batch_size=args.batch_size, n_bootstrap=args.bootstrap)
+                           batch_size=args.batch_size, n_bootstrap=args.bootstrap, shard=args.shard,
+                           log_prompts=args.log_prompts)
     kwargs = parse_agent_args(args.agent_arg)
     if args.checkpoint:
         kwargs["checkpoint"] = args.checkpoint
@@ -83,14 +93,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"[rollout] {note}")
     store, train_store = open_stores(plan.config)
     agent = make_agent(args.agent, plan.config, train_store=train_store, **plan.agent_kwargs[args.agent])
-    result = run_rollout(agent, plan.config, store=store, train_store=train_store,
-                         on_step=None if args.quiet else lambda s: tqdm.write(step_line(s)), desc=args.agent)
-    result.info["agent_name"] = args.agent
-    result.info["conditions"]["notes"] = plan.notes
+    attach_cache(agent, args.cache, args.agent)
+    try:
+        result = run_rollout(agent, plan.config, store=store, train_store=train_store,
+                             on_step=None if args.quiet else lambda s: tqdm.write(step_line(s)), desc=args.agent,
+                             out_dir=args.out, resume=args.resume, overwrite=args.overwrite, agent_name=args.agent,
+                             extra_info={"conditions": {"notes": plan.notes}})
+    except (RunFileError, ShardError) as exc:
+        print(f"rollout.py: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        if args.out:
+            print(f"rollout.py: interrupted; the scored steps are in {args.out}; the same command with --resume "
+                  "continues", file=sys.stderr)
+        return 130
     print(metrics_table(result.metrics))
-    if args.out:
-        for path in write_rollout(result, args.out):
-            print(f"wrote {path}")
+    report_run(result)
     return 0
 
 

@@ -14,6 +14,7 @@ from typing import Sequence
 
 from agents.predictions import score_predictions
 from agents.report import metrics_table
+from agents.run_files import RunFileError
 from customer_env.cache import atomic_write_text
 from customer_env.data.spec import add_store_arguments, store_spec_from_args
 
@@ -32,9 +33,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="write the metrics and the bookkeeping to this JSON file")
     args = p.parse_args(argv)
-    report = score_predictions(args.predictions, data=store_spec_from_args(p, args),
-                               only_predicted_sessions=args.only_predicted_sessions,
-                               check_names=not args.no_check_names, n_bootstrap=args.bootstrap, seed=args.seed)
+    try:
+        report = score_predictions(args.predictions, data=store_spec_from_args(p, args),
+                                   only_predicted_sessions=args.only_predicted_sessions,
+                                   check_names=not args.no_check_names, n_bootstrap=args.bootstrap, seed=args.seed)
+    except RunFileError as exc:
+        print(f"score_predictions: error: {exc}", file=sys.stderr)
+        return 2
     problems = [
         [f"malformed line {n}: {reason}" for n, reason in report.malformed],
         [f"duplicate line {n}: {sid} step {i} (the first one is scored)" for n, (sid, i) in report.duplicates],

@@ -1,12 +1,23 @@
 """The embedded synthetic OPeRA store: a simulated Amazon-like shop and persona-driven shoppers,
 written in exactly the real dataset's parquet layout and schema.
 
-This is what the project runs on when the real OPeRA is unavailable. Modules, bottom up:
-``seeds`` (independent random streams), ``catalogue``, ``personas`` (+ ``persona_text``),
-``names`` (semantic ids and their click types), ``views`` (what a page shows), ``behaviour``
-(the shopper model; ``shopper`` and ``shopper_flows`` implement it), ``filler`` + ``html_parts``
-+ ``pages`` (simplified HTML), ``plan`` (sessions, ids, times, split), ``rows`` + ``writer``
-(the parquet encoding), ``generate`` and ``calibration``.
+This is what the project runs on when the real OPeRA is unavailable. Every module, bottom up:
+
+* ``seeds``: independent random streams, one per purpose.
+* ``catalogue``: products, brands, prices, options. ``names``: the semantic-id vocabulary, each
+  id bound to one click type. ``views``: what each page shows (the shopper reads views).
+* ``personas`` (+ ``persona_text``, the survey's words): OPeRA-shaped users and the behaviour
+  profile read back from their surveys. ``rationales``: the shoppers' first-person reasons.
+* The shopper model, documented in ``behaviour`` (which also runs a session,
+  ``simulate_session``): ``choices`` (every random choice of a walk), ``session_records``
+  (``SimAction``, ``SimStep``, ``SimSession``), ``shopper`` (one visit's state and acts),
+  ``browsing``, ``examining`` and ``buying`` (the walk's flows).
+* ``pages/``: simplified HTML of a view (``render``, ``kinds``, ``parts``, ``filler``).
+* ``plan`` (sessions, ids, times, split), ``rows`` + ``writer`` (the parquet encoding),
+  ``generate`` (:func:`generate_store`), ``calibration`` (generated vs published marginals),
+  ``__main__`` (the command line).
+* ``fork``: replays a generated session's walk to a step from its manifest and gives the law of
+  the next action (:class:`GeneratorFork`; the oracle agents' ceiling).
 
 Example:
     >>> from customer_env.synthetic import generate_store, calibration_table   # doctest: +SKIP
@@ -21,6 +32,12 @@ from customer_env.synthetic.calibration import (
     calibration_table,
     format_calibration_table,
 )
+from customer_env.synthetic.fork import (
+    GenerationInputs,
+    GeneratorFork,
+    HiddenState,
+    NextActionDistribution,
+)
 from customer_env.synthetic.generate import (
     GENERATOR_VERSION,
     MANIFEST_NAME,
@@ -32,7 +49,11 @@ __all__ = [
     "GENERATOR_VERSION",
     "MANIFEST_NAME",
     "CalibrationRow",
+    "GenerationInputs",
     "GenerationSummary",
+    "GeneratorFork",
+    "HiddenState",
+    "NextActionDistribution",
     "calibration_table",
     "format_calibration_table",
     "generate_store",

@@ -15,8 +15,10 @@ import sys
 from customer_env.synthetic.calibration import (
     calibration_table,
     format_calibration_table,
+    out_of_tolerance,
 )
 from customer_env.synthetic.generate import generate_store
+from customer_env.synthetic.plan import DEFAULT_TEST_FRACTION
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="filler multiplier: 1.0 = real page lengths, 0.05 = small pages",
     )
-    parser.add_argument("--test-fraction", type=float, default=0.17)
+    parser.add_argument("--test-fraction", type=float, default=DEFAULT_TEST_FRACTION)
     parser.add_argument("--user-disjoint", action="store_true", help="split by user instead of by session")
     parser.add_argument("--full", action="store_true", help="also write the OPeRA_full variant")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -57,7 +59,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(summary.to_text())
     print()
-    print(format_calibration_table(calibration_table(args.out)))
+    rows = calibration_table(args.out)
+    print(format_calibration_table(rows))
+    misses = out_of_tolerance({row.metric: row.generated for row in rows})
+    print()
+    verdict = "all within tolerance" if not misses else "MISSED: " + "; ".join(misses)
+    print(f"published marginals: {verdict}")
     return 0
 
 

@@ -7,7 +7,8 @@ on the session so far, and on what the page offers. The rules, in the order a se
 
 * **Intent.** The session shops for one product type, from the persona's favourite categories
   85% of the time. It starts on the home page (most often), on a results page left from earlier,
-  on a product page opened from a link, or by checking the cart (if it holds items).
+  on a product page opened from a link, or by checking the cart (if it holds items). These are
+  decided when the visit opens, with whether it buys and its engagement (below).
 * **Search.** Click ``nav_bar.search_input`` (usually), ``input`` the query, then click
   ``nav_bar.search_button`` or press Enter (no action). Queries name the product type;
   brand-loyal shoppers prefix a favourite brand, price-conscious ones add "cheap"/"under $N".
@@ -23,11 +24,16 @@ on the session so far, and on what the page offers. The rules, in the order a se
 * **Examine** the product: pictures and "see more" (novelty, perfectionism: click type
   ``other``), options (``product_option``: always set before buying, compared by perfectionists),
   reviews (``reviews``, histogram, read-more, helpful, the all-reviews page with its filters and
-  pages), with probability and length rising with review reading.
+  pages), with probability and length rising with review reading; at most 10 review clicks per
+  product, and fewer on each further product examined (the first candidates are read closely).
+* **Engagement.** Each visit draws an engagement (log-normal, whoever shops). It multiplies the
+  number of products examined (at most 31), but each per-product choice (pictures, reviews and
+  their length, options) only up to 1.5 times the usual (1.3 for opening the reviews): a long
+  visit is many ordinary looks, so the few very long sessions do not set the store's click mix.
 * **Compare.** The number of products examined grows with perfectionism, over-choice and
-  recreational shopping and falls with impulsiveness (log-normal, so a few sessions are very
-  long). Between products the shopper goes back to the results (no action), sometimes follows a
-  carousel, pages on or searches again.
+  recreational shopping and falls with impulsiveness (log-normal, times the engagement, so a
+  few sessions are very long). Between products the shopper goes back to the results (no
+  action), sometimes follows a carousel, pages on or searches again.
 * **Decide.** Whether the session buys is drawn up front (impulsive and mission-minded shoppers
   buy more, recreational browsers less; about 60% overall). A buyer buys the last product
   examined, or (perfectionists) returns to the best one seen. Buying is ``buy_now`` (impulsive
@@ -52,14 +58,15 @@ from __future__ import annotations
 import contextlib
 import random
 
-from customer_env.synthetic import views
+from customer_env.synthetic import browsing, views
 from customer_env.synthetic.catalogue import Catalogue
+from customer_env.synthetic.choices import Choices
 from customer_env.synthetic.personas import ShopperProfile
 from customer_env.synthetic.seeds import derive_rng
+from customer_env.synthetic.session_records import SessionEnded, SimAction, SimSession, SimStep
 from customer_env.synthetic.shopper import Shopper
-from customer_env.synthetic.steps import SessionEnded, SimAction, SimSession, SimStep
 
-__all__ = ["SimAction", "SimSession", "SimStep", "simulate_session"]
+__all__ = ["SimAction", "SimSession", "SimStep", "initial_cart", "simulate_session"]
 
 
 def simulate_session(
@@ -78,9 +85,9 @@ def simulate_session(
     """
     if start_cart is None:
         start_cart = initial_cart(profile, catalogue, derive_rng(seed, "cart", index))
-    shopper = Shopper(profile, catalogue, derive_rng(seed, "behaviour", index), start_cart)
+    shopper = Shopper(profile, catalogue, Choices(derive_rng(seed, "behaviour", index)), start_cart)
     with contextlib.suppress(SessionEnded):  # the walk raises it when the session ends
-        shopper.run()
+        browsing.walk(shopper)
     return SimSession(profile.user_id, shopper.intent, tuple(shopper.steps))
 
 
@@ -88,9 +95,11 @@ def initial_cart(profile: ShopperProfile, catalogue: Catalogue, rng: random.Rand
     """Items left in the cart from earlier visits (none 55% of the time)."""
     if rng.random() < 0.55:
         return ()
-    pool = [p for c in profile.categories for p in catalogue.by_category[c]]
+    pool = [product for category in profile.categories for product in catalogue.by_category[category]]
     picks = rng.sample(pool, rng.randint(1, 3))
     return tuple(
-        views.CartLine(p.asin, rng.choice((1, 1, 1, 2)), tuple((dim, values[0]) for dim, values in p.options))
-        for p in picks
+        views.CartLine(
+            product.asin, rng.choice((1, 1, 1, 2)), tuple((dim, values[0]) for dim, values in product.options)
+        )
+        for product in picks
     )

@@ -18,7 +18,7 @@ import os
 import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import NamedTuple
+from typing import Iterable, Mapping, NamedTuple
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -64,10 +64,59 @@ PUBLISHED: dict[str, float | None] = {
 }
 
 
+#: How far a store's marginals may be from :data:`PUBLISHED`, in percentage points: the action
+#: types and the five most common click types (every seed of the default store must hold them).
+MARGINAL_TOLERANCES: dict[str, float] = {
+    **{f"action type {t} %": 3.0 for t in ACTION_TYPES},
+    **{f"click type {t} %": 4.0 for t in ("review", "search", "product_option", "product_link", "other")},
+}
+
+
 class CalibrationRow(NamedTuple):
     metric: str
     generated: float
     published: float | None
+
+
+def action_marginals(actions: Iterable[tuple[str, str | None]]) -> dict[str, float]:
+    """The action-type and click-type percentages of ``(action_type, click_type)`` pairs.
+
+    The rows of :func:`calibration_table` that :data:`MARGINAL_TOLERANCES` bounds; computing them
+    from a store plan's actions needs no pages (``build_plan`` takes a fraction of a second).
+
+    Example:
+        >>> m = action_marginals([("click", "review"), ("click", "search"), ("terminate", None)])
+        >>> round(m["action type click %"], 1), m["click type review %"]
+        (66.7, 50.0)
+    """
+    action_types: Counter[str] = Counter()
+    click_types: Counter[str] = Counter()
+    for action_type, click_type in actions:
+        action_types[action_type] += 1
+        if action_type == "click":
+            click_types[click_type or ""] += 1
+    n_rows, n_clicks = max(1, sum(action_types.values())), max(1, sum(click_types.values()))
+    return {
+        **{f"action type {t} %": 100 * action_types[t] / n_rows for t in ACTION_TYPES},
+        **{f"click type {t} %": 100 * click_types[t] / n_clicks for t in CLICK_TYPES},
+    }
+
+
+def out_of_tolerance(generated: Mapping[str, float]) -> list[str]:
+    """One line per marginal of :data:`MARGINAL_TOLERANCES` that ``generated`` misses (or lacks).
+
+    Example:
+        >>> out_of_tolerance({**{k: PUBLISHED[k] for k in MARGINAL_TOLERANCES}, "click type review %": 26.2})
+        ['click type review %: 26.2 vs published 20.8 (tolerance 4)']
+    """
+    misses = []
+    for metric, tolerance in MARGINAL_TOLERANCES.items():
+        published = float(PUBLISHED[metric])  # type: ignore[arg-type]
+        value = generated.get(metric)
+        if value is None or abs(value - published) > tolerance:
+            shown = "missing" if value is None else f"{value:.1f}"
+            misses.append(f"{metric}: {shown} vs published {published:.1f} (tolerance {tolerance:g})")
+    return misses
 
 
 def _files(root: Path, pattern: str) -> list[str]:
@@ -119,7 +168,6 @@ def calibration_table(store_dir: str | os.PathLike[str]) -> list[CalibrationRow]
     action_types = Counter(t for ss in steps.values() for _, _, t, _ in ss)
     click_types = Counter(c for ss in steps.values() for _, _, t, c in ss if t == "click")
     n_rows = sum(action_types.values())
-    n_clicks = sum(click_types.values())
     per_session = sorted(len(v) for v in steps.values())
     ordered = [sorted(v) for v in steps.values()]
     generated: dict[str, float] = {
@@ -130,8 +178,7 @@ def calibration_table(store_dir: str | os.PathLike[str]) -> list[CalibrationRow]
         "users": len(users["train"] | users["test"]),
         "test users": len(users["test"]),
         "test users also in train": len(users["train"] & users["test"]),
-        **{f"action type {t} %": 100 * action_types[t] / n_rows for t in ACTION_TYPES},
-        **{f"click type {t} %": 100 * click_types[t] / max(1, n_clicks) for t in CLICK_TYPES},
+        **action_marginals((t, c) for ss in steps.values() for _, _, t, c in ss),
         "click types present": sum(1 for t in CLICK_TYPES if click_types[t]),
         "steps per session median": statistics.median(per_session),
         "steps per session mean": statistics.fmean(per_session),

@@ -5,11 +5,11 @@ Feature (Colour)" shape, so their slugs are as long as the real ones. The catalo
 only on the seed.
 
 Example:
-    >>> cat = build_catalogue(0)
-    >>> p = cat.products[0]
-    >>> p.asin.startswith("B0") and len(p.asin) == 10, p.price_text.startswith("$")
+    >>> catalogue = build_catalogue(0)
+    >>> product = catalogue.products[0]
+    >>> product.asin.startswith("B0") and len(product.asin) == 10, product.price_text.startswith("$")
     (True, True)
-    >>> cat.by_asin[p.asin] is p
+    >>> catalogue.by_asin[product.asin] is product
     True
 """
 
@@ -253,12 +253,12 @@ def build_catalogue(seed: int, products_per_type: int = 10) -> Catalogue:
             products.append(_product(rng, ptype, brand, _asin(rng, taken)))
     by_type: dict[str, list[Product]] = {}
     by_category: dict[str, list[Product]] = {}
-    for p in products:
-        by_type.setdefault(p.type_name, []).append(p)
-        by_category.setdefault(p.category, []).append(p)
+    for product in products:
+        by_type.setdefault(product.type_name, []).append(product)
+        by_category.setdefault(product.category, []).append(product)
     return Catalogue(
         products=tuple(products),
-        by_asin={p.asin: p for p in products},
+        by_asin={product.asin: product for product in products},
         by_type={k: tuple(v) for k, v in by_type.items()},
         by_category={k: tuple(v) for k, v in by_category.items()},
         types={t.name: t for t in PRODUCT_TYPES},

@@ -31,6 +31,7 @@ from customer_env.constants import VARIANT_DIRS
 from customer_env.synthetic import writer
 from customer_env.synthetic.pages import PageContext, render_page
 from customer_env.synthetic.plan import (
+    DEFAULT_TEST_FRACTION,
     PlannedSession,
     StorePlan,
     build_plan,
@@ -38,7 +39,7 @@ from customer_env.synthetic.plan import (
 )
 from customer_env.synthetic.rows import filtered_rows, full_rows
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 MANIFEST_NAME = "synthetic_manifest.json"
 #: Action files hold whole sessions, about this many rows of the filtered variant each (full files
 #: hold fewer sessions: a session has about four times as many full rows).
@@ -178,7 +179,7 @@ def generate_store(
     sessions: int = 500,
     seed: int = 0,
     page_scale: float = 1.0,
-    test_fraction: float = 0.17,
+    test_fraction: float = DEFAULT_TEST_FRACTION,
     user_disjoint: bool = False,
     full_variant: bool = False,
     progress: bool = True,

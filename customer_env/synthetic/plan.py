@@ -23,6 +23,8 @@ from customer_env.synthetic.catalogue import build_catalogue
 from customer_env.synthetic.personas import SyntheticUser, generate_users
 from customer_env.synthetic.seeds import derive_rng, uuid_from
 
+#: The share of sessions in the test split unless told otherwise.
+DEFAULT_TEST_FRACTION = 0.17
 #: Sessions start between these instants (milliseconds since the epoch, UTC), as in OPeRA.
 WINDOW_START_MS = int(datetime(2025, 3, 24, 21, 0, tzinfo=timezone.utc).timestamp() * 1000)
 WINDOW_END_MS = int(datetime(2025, 5, 7, 23, 0, tzinfo=timezone.utc).timestamp() * 1000)
@@ -126,7 +128,7 @@ def build_plan(
     users: int = 50,
     sessions: int = 500,
     *,
-    test_fraction: float = 0.17,
+    test_fraction: float = DEFAULT_TEST_FRACTION,
     user_disjoint: bool = False,
 ) -> StorePlan:
     """Simulate every session of a store and give each its user, ids, times and split."""

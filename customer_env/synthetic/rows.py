@@ -36,10 +36,10 @@ Row = dict[str, Optional[str]]
 _BASE = "https://www.amazon.com"
 
 
-def page_url(view: views.View, cat: Catalogue) -> str:
+def page_url(view: views.View, catalogue: Catalogue) -> str:
     """The masked URL of a view (path kept, query replaced by ``URL_MASKED`` as in OPeRA)."""
     if isinstance(view, (views.ProductView, views.ReviewsView)):
-        product = cat.by_asin[view.asin]
+        product = catalogue.by_asin[view.asin]
         words = "-".join(w for w in "".join(c if c.isalnum() else " " for c in product.title).split()[:10])
         kind = "dp" if isinstance(view, views.ProductView) else "product-reviews"
         return f"{_BASE}/{words}/{kind}/{product.asin}?URL_MASKED"
@@ -54,17 +54,17 @@ def page_url(view: views.View, cat: Catalogue) -> str:
     )
 
 
-def page_meta(view: views.View, cat: Catalogue) -> str:
+def page_meta(view: views.View, catalogue: Catalogue) -> str:
     term = view.query if isinstance(view, views.SearchView) else ""
     items = []
     for i, line in enumerate(view.cart, start=1):
-        p = cat.by_asin[line.asin]
+        product = catalogue.by_asin[line.asin]
         items.append(
             {
-                "title": p.title,
-                "asin": p.asin,
-                "price": p.price_text,
-                "url": f"/gp/product/{p.asin}/ref=ewc_pr_img_{i}?smid=ATVPDKIKX0DER&psc=1",
+                "title": product.title,
+                "asin": product.asin,
+                "price": product.price_text,
+                "url": f"/gp/product/{product.asin}/ref=ewc_pr_img_{i}?smid=ATVPDKIKX0DER&psc=1",
                 "quantity": str(line.quantity),
             }
         )
@@ -82,13 +82,13 @@ def _mouse(rng: Any, window: tuple[int, int]) -> str:
 
 def filtered_rows(session: PlannedSession, pages: list[str], seed: int) -> list[Row]:
     """One row per step, in step order (timestamps strictly increase)."""
-    cat = build_catalogue(seed)
+    catalogue = build_catalogue(seed)
     rng = derive_rng(seed, "rows", session.index)
     window = json.dumps({"width": session.window[0], "height": session.window[1]})
     rows: list[Row] = []
     for step, page, ms, action_id in zip(session.sim.steps, pages, session.step_ms, session.action_ids):
         a = step.action
-        meta = page_meta(step.view, cat) if rng.random() > 0.015 else "{}"
+        meta = page_meta(step.view, catalogue) if rng.random() > 0.015 else "{}"
         element_meta = None
         if a.type == "click":
             element_meta = json.dumps(
@@ -104,7 +104,7 @@ def filtered_rows(session: PlannedSession, pages: list[str], seed: int) -> list[
                 "semantic_id": a.name,
                 "mouse_position": _mouse(rng, session.window) if a.type in ("click", "input") else None,
                 "element_meta": element_meta,
-                "url": page_url(step.view, cat),
+                "url": page_url(step.view, catalogue),
                 "window_size": window,
                 "page_meta": meta,
                 "simplified_html": page,
@@ -142,7 +142,7 @@ def full_rows(
     ``pages`` are the pages before each step; ``render`` renders a page the shopper passed
     through without acting on it (needed for a navigation's new page)."""
     rng = derive_rng(seed, "full", session.index)
-    cat = build_catalogue(seed)
+    catalogue = build_catalogue(seed)
     steps = session.sim.steps
     base = [r for r in filtered if r["action_type"] != "terminate"]
     out: list[Row] = []
@@ -156,7 +156,7 @@ def full_rows(
             action_id=uuid_from(rng),
             timestamp=iso_ms(ms),
             action_type=kind,
-            url=page_url(steps[view_index].view, cat),
+            url=page_url(steps[view_index].view, catalogue),
             window_size=src.get("window_size"),
             page_meta=src.get("page_meta"),
             simplified_html=pages[view_index],
@@ -182,7 +182,7 @@ def full_rows(
                     0,
                     scroll_detail=detail,
                     window_size=json.dumps({"width": session.window[0], "height": session.window[1]}),
-                    page_meta=page_meta(steps[0].view, cat),
+                    page_meta=page_meta(steps[0].view, catalogue),
                 )
             )
     for i, action_row in enumerate(base):
@@ -213,7 +213,7 @@ def full_rows(
         out.append(row)
         previous_ms = ms
         after = steps[i].after
-        if after is not None and page_url(after, cat) != action_row["url"]:
+        if after is not None and page_url(after, catalogue) != action_row["url"]:
             nav_ms = previous_ms = (
                 previous_ms + 1 + (session.step_ms[i + 1] - ms) // 4 if i + 1 < len(steps) else ms + 500
             )
@@ -224,7 +224,7 @@ def full_rows(
                     nav_ms,
                     i,
                     navigation_type="new_page",
-                    url=page_url(after, cat),
+                    url=page_url(after, catalogue),
                     simplified_html_new_page=new_page,
                 )
             )
@@ -236,7 +236,7 @@ def full_rows(
                     previous_ms,
                     i,
                     navigation_type="back",
-                    url=page_url(steps[i + 1].view, cat),
+                    url=page_url(steps[i + 1].view, catalogue),
                     simplified_html_new_page=pages[i + 1],
                 )
             )

@@ -7,9 +7,9 @@ their ``repr`` is stable, so it keys the filler of a page.
 
 Example:
     >>> from customer_env.synthetic.catalogue import build_catalogue
-    >>> cat = build_catalogue(0)
-    >>> view = search_view(cat, "rice cooker", cart=())
-    >>> cat.by_asin[view.results[0]].type_name
+    >>> catalogue = build_catalogue(0)
+    >>> view = search_view(catalogue, "rice cooker", cart=())
+    >>> catalogue.by_asin[view.results[0]].type_name
     'rice cooker'
 """
 
@@ -120,60 +120,65 @@ def _hash01(*parts: object) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
-def match_type(cat: Catalogue, query: str) -> str:
+def match_type(catalogue: Catalogue, query: str) -> str:
     """The product type a query is about: the longest type name it contains, else word overlap."""
     q = query.lower()
-    contained = [t for t in cat.types if t in q]
+    contained = [t for t in catalogue.types if t in q]
     if contained:
         return max(contained, key=len)
     words = set(q.split())
-    return max(cat.types, key=lambda t: (len(words & set(t.split())), -len(t)))
+    return max(catalogue.types, key=lambda t: (len(words & set(t.split())), -len(t)))
 
 
-def related_terms(cat: Catalogue, type_name: str) -> tuple[str, ...]:
+def related_terms(catalogue: Catalogue, type_name: str) -> tuple[str, ...]:
     """Six related searches for a product type (fixed per type)."""
-    brands = BRANDS[cat.types[type_name].category]
+    brands = BRANDS[catalogue.types[type_name].category]
     ranked = sorted(_MODIFIERS, key=lambda m: _hash01("terms", type_name, m))[:6]
     return tuple(m.format(t=type_name, b0=brands[0].lower(), b1=brands[1].lower()) for m in ranked)
 
 
-def _passes(p: Product, filt: str) -> bool:
+def _passes(product: Product, filt: str) -> bool:
     key, _, value = filt.partition(":")
     if key == "brand":
-        return names.slug(p.brand) == value
+        return names.slug(product.brand) == value
     if key == "price":
         _, low, high = names.PRICE_RANGES[value]
-        return low <= p.price < high
+        return low <= product.price < high
     if key == "stars4":
-        return p.rating >= 4.0
+        return product.rating >= 4.0
     if key == "prime":
-        return _hash01("prime", p.asin) < 0.7
+        return _hash01("prime", product.asin) < 0.7
     if key == "deals":
-        return _hash01("deal", p.asin) < 0.3
+        return _hash01("deal", product.asin) < 0.3
     raise ValueError(f"unknown search filter {filt!r}")
 
 
-def _ranked(cat: Catalogue, query: str, type_name: str) -> list[Product]:
-    def relevance(p: Product) -> float:
-        brand_hit = 1.5 if p.brand.lower() in query.lower() else 0.0
-        return brand_hit + 0.5 * (p.rating - 4.0) + 0.25 * math.log10(p.review_count) + _hash01(query, p.asin)
+def _ranked(catalogue: Catalogue, query: str, type_name: str) -> list[Product]:
+    def relevance(product: Product) -> float:
+        brand_hit = 1.5 if product.brand.lower() in query.lower() else 0.0
+        return (
+            brand_hit
+            + 0.5 * (product.rating - 4.0)
+            + 0.25 * math.log10(product.review_count)
+            + _hash01(query, product.asin)
+        )
 
-    same = sorted(cat.by_type[type_name], key=relevance, reverse=True)
-    ptype = cat.types[type_name]
-    others = [p for p in cat.by_category[ptype.category] if p.type_name != type_name]
-    return same + sorted(others, key=lambda p: _hash01("other", query, p.asin))
+    same = sorted(catalogue.by_type[type_name], key=relevance, reverse=True)
+    ptype = catalogue.types[type_name]
+    others = [other for other in catalogue.by_category[ptype.category] if other.type_name != type_name]
+    return same + sorted(others, key=lambda other: _hash01("other", query, other.asin))
 
 
 _SORT_KEYS = {
-    "price_low_to_high": lambda p: p.price,
-    "price_high_to_low": lambda p: -p.price,
-    "avg_customer_review": lambda p: (-p.rating, -p.review_count),
-    "newest_arrivals": lambda p: _hash01("new", p.asin),
+    "price_low_to_high": lambda product: product.price,
+    "price_high_to_low": lambda product: -product.price,
+    "avg_customer_review": lambda product: (-product.rating, -product.review_count),
+    "newest_arrivals": lambda product: _hash01("new", product.asin),
 }
 
 
 def search_view(
-    cat: Catalogue,
+    catalogue: Catalogue,
     query: str,
     *,
     cart: Cart,
@@ -183,27 +188,31 @@ def search_view(
 ) -> SearchView:
     """The results page of ``query`` with a sort order, filters (``brand:<slug>``,
     ``price:<range>``, ``stars4``, ``prime``, ``deals``) and a page number."""
-    type_name = match_type(cat, query)
-    ranked = _ranked(cat, query, type_name)
-    kept = [p for p in ranked if all(_passes(p, f) for f in filters)] or ranked[:4]
+    type_name = match_type(catalogue, query)
+    ranked = _ranked(catalogue, query, type_name)
+    kept = [product for product in ranked if all(_passes(product, f) for f in filters)] or ranked[:4]
     if sort in _SORT_KEYS:
-        same = [p for p in kept if p.type_name == type_name]
-        kept = sorted(same, key=_SORT_KEYS[sort]) + [p for p in kept if p.type_name != type_name]
+        same = [product for product in kept if product.type_name == type_name]
+        kept = sorted(same, key=_SORT_KEYS[sort]) + [
+            product for product in kept if product.type_name != type_name
+        ]
     n_pages = max(1, math.ceil(len(kept) / RESULTS_PER_PAGE))
     page_no = min(page_no, n_pages)
-    results = [p.asin for p in kept[(page_no - 1) * RESULTS_PER_PAGE : page_no * RESULTS_PER_PAGE]]
+    shown = kept[(page_no - 1) * RESULTS_PER_PAGE : page_no * RESULTS_PER_PAGE]
+    results = [product.asin for product in shown]
     if page_no == 1 and len(results) > 6 and _hash01("sponsored", query) < 0.5:
         results.insert(5, results[0])  # the sponsored repeat of the top result: names repeat
     four = sorted(
-        (p for p in cat.by_type[type_name] if p.rating >= 4.0), key=lambda p: (-p.rating, -p.review_count)
+        (product for product in catalogue.by_type[type_name] if product.rating >= 4.0),
+        key=lambda product: (-product.rating, -product.review_count),
     )[:6]
     return SearchView(
         cart=cart,
         query=query,
         results=tuple(results),
-        four_star=tuple(p.asin for p in four),
-        brands=BRANDS[cat.types[type_name].category],
-        related_terms=related_terms(cat, type_name),
+        four_star=tuple(product.asin for product in four),
+        brands=BRANDS[catalogue.types[type_name].category],
+        related_terms=related_terms(catalogue, type_name),
         sort=sort,
         filters=tuple(filters),
         page_no=page_no,
@@ -211,15 +220,20 @@ def search_view(
     )
 
 
-def product_view(cat: Catalogue, asin: str, *, cart: Cart) -> ProductView:
+def product_view(catalogue: Catalogue, asin: str, *, cart: Cart) -> ProductView:
     """A product page with its two carousels (same type, then highly rated in the category)."""
-    product = cat.by_asin[asin]
-    same = [p for p in cat.by_type[product.type_name] if p.asin != asin]
-    related = sorted(same, key=lambda p: _hash01("related", asin, p.asin))[:6]
-    category = [p for p in cat.same_category(product) if p.asin != asin and p.rating >= 4.0]
-    four = sorted(category, key=lambda p: _hash01("four", asin, p.asin))[:6]
+    product = catalogue.by_asin[asin]
+    same = [other for other in catalogue.by_type[product.type_name] if other.asin != asin]
+    related = sorted(same, key=lambda other: _hash01("related", asin, other.asin))[:6]
+    category = [
+        other for other in catalogue.same_category(product) if other.asin != asin and other.rating >= 4.0
+    ]
+    four = sorted(category, key=lambda other: _hash01("four", asin, other.asin))[:6]
     return ProductView(
-        cart=cart, asin=asin, related=tuple(p.asin for p in related), four_star=tuple(p.asin for p in four)
+        cart=cart,
+        asin=asin,
+        related=tuple(other.asin for other in related),
+        four_star=tuple(other.asin for other in four),
     )
 
 

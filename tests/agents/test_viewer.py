@@ -200,13 +200,22 @@ def test_missing_or_unreadable_run_files(tmp_path, runs):
     assert only_samples.label == "bare" and "results.json not found" in only_samples.notes[0]
 
 
-def test_results_that_disagree_with_the_samples_are_noted(tmp_path, runs):
+def test_results_that_disagree_with_the_samples_are_refused_or_noted(tmp_path, runs):
     run = tmp_path / "run"
     shutil.copytree(runs["frequency"], run)
     lines = (run / "samples.jsonl").read_text().splitlines()
     (run / "samples.jsonl").write_text("\n".join(lines[:-1]) + "\n")
-    notes = load_run(run).notes
-    assert notes == [f"results.json counts {len(lines)} steps, samples.jsonl has {len(lines) - 1}"]
+    # results.json records the hash of the samples it was computed from: a cut pair is detected.
+    with pytest.raises(ViewerError, match=r"samples\.jsonl: sha256 .* differs from the .* that results\.json records"):
+        load_run(run)
+    notes = load_run(run, skip_bad=True).notes
+    assert "differs from the" in notes[0]
+    assert notes[1] == f"results.json counts {len(lines)} steps, samples.jsonl has {len(lines) - 1}"
+    # A results file written before the hash was recorded cannot be checked, and says so.
+    results = json.loads((run / "results.json").read_text())
+    del results["samples_sha256"]
+    (run / "results.json").write_text(json.dumps(results))
+    assert "records no samples_sha256" in load_run(run).notes[0]
 
 
 def test_two_runs_of_one_agent_get_distinct_labels(runs, tmp_path):
@@ -270,7 +279,8 @@ def test_the_page_in_headless_chromium(runs, tmp_path, browser):
     b[0]["completion"] = b[0]["predicted_rationale"] = HOSTILE
     write_samples(hostile, b)
     a = samples_of(runs["frequency"])
-    view = build_view([load_run(runs["frequency"]), load_run(hostile)])
+    # The edited samples no longer match results.json's hash: shown anyway, with a note.
+    view = build_view([load_run(runs["frequency"]), load_run(hostile, skip_bad=True)])
     out = write_view(view, tmp_path / "view.html")
     browser.get(out.as_uri())
     aligned = len({(s["session_id"], s["step_index"]) for s in a + b})

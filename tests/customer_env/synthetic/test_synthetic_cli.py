@@ -18,6 +18,7 @@ def test_main_prints_summary_and_calibration_then_refuses_to_overwrite(tmp_path,
     printed = capsys.readouterr().out
     assert "test_sessions:" in printed and "page_length_median:" in printed
     assert "click type review %" in printed and "published" in printed
+    assert "published marginals: MISSED: " in printed  # three users cannot match 51 users' mix
     assert (out / "OPeRA_filtered" / "session" / "train" / "train.parquet").is_file()
     assert main(["--out", str(out), *ARGS]) == 2
     assert "not empty" in capsys.readouterr().err

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from pathlib import Path
 
 import pytest
-from synthetic_store_reading import action_rows
+from synthetic_store_reading import action_rows, session_table, users
 
 from customer_env.constants import (
     FILTERED_ACTION_COLUMNS,
@@ -14,7 +16,7 @@ from customer_env.constants import (
     PAGE_COLUMNS,
 )
 from customer_env.synthetic import generate as generate_module
-from customer_env.synthetic import generate_store
+from customer_env.synthetic import GENERATOR_VERSION, generate_store
 
 SMALL = {"users": 4, "sessions": 12, "seed": 3, "full_variant": True, "progress": False}
 NAME = re.compile(r' name="([^"]*)"')
@@ -103,3 +105,29 @@ def test_an_empty_test_split_still_has_its_files(tmp_path):
     assert action_rows(tmp_path / "store", "filtered", "test") == []
     assert action_rows(tmp_path / "store", "full", "test") == []
     assert len(action_rows(tmp_path / "store", "filtered", "train", ["session_id"])) > 0
+
+
+def _content_digest(root: Path) -> str:
+    """A digest of every table's rows (independent of the parquet writer's version)."""
+    digest = hashlib.sha256()
+    for variant in ("filtered", "full"):
+        for split in ("train", "test"):
+            for rows in (action_rows(root, variant, split), users(root, split, variant),
+                         session_table(root, split, variant)):
+                digest.update(json.dumps(rows, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+#: What the small store of each generator version holds. A change of the generated content must
+#: come with a new GENERATOR_VERSION (cached embedded stores are named by it; an unchanged name
+#: would silently reuse stale stores), and a refactor must leave the digest alone.
+CONTENT_DIGESTS = {
+    "1.1.0": "76715f2140a06598c70c37f53f5adc2fb6db5efd15afdfab3577a8cfc1ec7ce5",
+}
+
+
+def test_generated_content_is_pinned_to_the_generator_version(tmp_path):
+    generate_store(tmp_path / "store", page_scale=0.05, **SMALL)
+    assert _content_digest(tmp_path / "store") == CONTENT_DIGESTS.get(GENERATOR_VERSION), (
+        "the generator's output changed: bump GENERATOR_VERSION and record the new digest"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -88,3 +89,14 @@ def test_user_disjoint_split_shares_no_user():
     assert counts["shared_users"] == 0 and counts["test_sessions"] >= 10
     session_split = split_counts(build_plan(seed=0, users=20, sessions=100))
     assert session_split["shared_users"] >= 1
+
+
+def test_the_package_docstring_maps_every_module():
+    import customer_env.synthetic as package
+
+    root = Path(package.__file__).parent
+    modules = {p.stem for p in root.glob("*.py") if p.stem != "__init__"}
+    modules |= {p.stem for p in (root / "pages").glob("*.py") if p.stem != "__init__"}
+    modules.add("pages/")
+    doc = package.__doc__ or ""
+    assert sorted(m for m in modules if f"``{m}``" not in doc) == []

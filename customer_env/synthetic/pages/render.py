@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 
 from customer_env.synthetic import views
 from customer_env.synthetic.catalogue import Catalogue, build_catalogue
-from customer_env.synthetic.filler import FillerPools, fill, filler_pools
-from customer_env.synthetic.html_parts import Slot, footer, nav_bar
-from customer_env.synthetic.page_kinds import RENDERERS
+from customer_env.synthetic.pages.filler import FillerPools, fill, filler_pools
+from customer_env.synthetic.pages.parts import Slot, footer, nav_bar
+from customer_env.synthetic.pages.kinds import RENDERERS
 from customer_env.synthetic.seeds import clamp, derive_rng
 
 #: Median characters and log-normal sigma of the page length at scale 1, per page kind.

@@ -1,8 +1,8 @@
 """The core of each page kind: every named element its view implies, and where filler goes.
 
 Each renderer returns the page body as a list of HTML strings and :class:`Slot` markers;
-:func:`customer_env.synthetic.pages.render_page` adds the nav bar and footer and fills the slots.
-Nothing here depends on the page scale.
+:func:`~customer_env.synthetic.pages.render.render_page` adds the nav bar and footer and fills
+the slots. Nothing here depends on the page scale.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Callable
 
 from customer_env.synthetic import names, views
 from customer_env.synthetic.catalogue import Catalogue, Product
-from customer_env.synthetic.html_parts import (
+from customer_env.synthetic.pages.parts import (
     Slot,
     carousel,
     esc,
@@ -23,8 +23,8 @@ from customer_env.synthetic.html_parts import (
 )
 
 
-def _home(v: views.HomeView, cat: Catalogue) -> list[str | Slot]:
-    recommended = [cat.by_asin[a] for a in v.recommended]
+def _home(v: views.HomeView, catalogue: Catalogue) -> list[str | Slot]:
+    recommended = [catalogue.by_asin[a] for a in v.recommended]
     cards = link_list("home_cards", ((names.home_card(t).name, f"Shop {t}") for t in v.cards))
     return [
         '<div name="hero_carousel" aria-label="Featured">',
@@ -64,7 +64,7 @@ def _filters(v: views.SearchView) -> str:
     )
 
 
-def _search(v: views.SearchView, cat: Catalogue) -> list[str | Slot]:
+def _search(v: views.SearchView, catalogue: Catalogue) -> list[str | Slot]:
     sort = "".join(
         named(
             "option",
@@ -76,7 +76,7 @@ def _search(v: views.SearchView, cat: Catalogue) -> list[str | Slot]:
         for k, label in names.SORT_OPTIONS.items()
     )
     results = "".join(
-        product_card(names.SEARCH_RESULT, cat.by_asin[a], image=True, ratings=True) for a in v.results
+        product_card(names.SEARCH_RESULT, catalogue.by_asin[a], image=True, ratings=True) for a in v.results
     )
     pages = [(names.pagination(n).name, str(n)) for n in range(1, v.n_pages + 1)]
     if v.page_no > 1:
@@ -97,7 +97,7 @@ def _search(v: views.SearchView, cat: Catalogue) -> list[str | Slot]:
         carousel(
             names.FOUR_STARS,
             "4 stars and above",
-            [cat.by_asin[a] for a in v.four_star],
+            [catalogue.by_asin[a] for a in v.four_star],
             names.FOUR_STARS_NEXT,
         ),
         link_list("related_searches", terms),
@@ -126,10 +126,13 @@ def _options(v: views.ProductView, product: Product) -> str:
     return "".join(out)
 
 
-def _product(v: views.ProductView, cat: Catalogue) -> list[str | Slot]:
-    p = cat.by_asin[v.asin]
-    price = f"${max([p.price] + [p.option_price(d, x) for d, x in v.selected]):,.2f}"  # the chosen size
-    thumbs = "".join(void("img", names.thumbnail(i).name, alt=f"{p.title} image {i}") for i in range(1, 7))
+def _product(v: views.ProductView, catalogue: Catalogue) -> list[str | Slot]:
+    product = catalogue.by_asin[v.asin]
+    chosen = max([product.price] + [product.option_price(d, x) for d, x in v.selected])  # the chosen size
+    price = f"${chosen:,.2f}"
+    thumbs = "".join(
+        void("img", names.thumbnail(i).name, alt=f"{product.title} image {i}") for i in range(1, 7)
+    )
     histogram = "".join(
         named("a", names.histogram(s).name, f"{s} star", aria_label=f"{s} stars represent part of rating")
         for s in (5, 4, 3, 2, 1)
@@ -148,7 +151,7 @@ def _product(v: views.ProductView, cat: Catalogue) -> list[str | Slot]:
             f"{named('button', names.NO_THANKS.name, 'No Thanks')}</div>"
         )
     if v.side_bar:
-        items = "".join(f"<li>{esc(cat.by_asin[line.asin].title)}</li>" for line in v.cart)
+        items = "".join(f"<li>{esc(catalogue.by_asin[line.asin].title)}</li>" for line in v.cart)
         parts.append(
             f'<div name="cart_side_bar" role="dialog"><span>Added to cart</span><ul>{items}</ul>'
             f"{named('button', names.SIDE_BAR_CHECK_OUT.name, 'Proceed to checkout')}"
@@ -156,13 +159,13 @@ def _product(v: views.ProductView, cat: Catalogue) -> list[str | Slot]:
             f"{named('button', names.SIDE_BAR_CLOSE.name, 'Close', aria_label='Close')}</div>"
         )
     parts += [
-        f"<div><span>{esc(p.category)}</span></div>",
+        f"<div><span>{esc(product.category)}</span></div>",
         f'<div name="product_images">{thumbs}</div>',
-        named("span", "title", p.title),
-        named("a", names.BRAND_STORE.name, f"Visit the {p.brand} Store"),
-        named("a", names.REVIEWS.name, f"{stars(p)} {p.review_count:,} ratings"),
+        named("span", "title", product.title),
+        named("a", names.BRAND_STORE.name, f"Visit the {product.brand} Store"),
+        named("a", names.REVIEWS.name, f"{stars(product)} {product.review_count:,} ratings"),
         f'<div name="price"><span>{price}</span></div>',
-        _options(v, p),
+        _options(v, product),
         '<div name="about_this_item"><h1>About this item</h1>',
         Slot("paragraphs", 0.12),
         named("a", names.ABOUT_SEE_MORE.name, "See more product details"),
@@ -182,14 +185,14 @@ def _product(v: views.ProductView, cat: Catalogue) -> list[str | Slot]:
         carousel(
             names.RELATED,
             "Products related to this item",
-            [cat.by_asin[a] for a in v.related],
+            [catalogue.by_asin[a] for a in v.related],
             names.RELATED_NEXT,
         ),
         Slot("cards", 0.12),
         carousel(
             names.FOUR_STARS,
             "4 stars and above",
-            [cat.by_asin[a] for a in v.four_star],
+            [catalogue.by_asin[a] for a in v.four_star],
             names.FOUR_STARS_NEXT,
         ),
         '<div name="product_details"><table>',
@@ -198,7 +201,7 @@ def _product(v: views.ProductView, cat: Catalogue) -> list[str | Slot]:
         named("a", names.DETAILS_SEE_MORE.name, "See more"),
         "</div>",
         Slot("paragraphs", 0.25),
-        f'<div name="customer_reviews"><span>{stars(p)}</span>{histogram}</div>',
+        f'<div name="customer_reviews"><span>{stars(product)}</span>{histogram}</div>',
         f'<div name="review_section">{reviews}',
         Slot("reviews", 0.35),
         named("a", names.SEE_MORE_REVIEWS.name, "See more reviews"),
@@ -207,8 +210,8 @@ def _product(v: views.ProductView, cat: Catalogue) -> list[str | Slot]:
     return parts
 
 
-def _reviews(v: views.ReviewsView, cat: Catalogue) -> list[str | Slot]:
-    p = cat.by_asin[v.asin]
+def _reviews(v: views.ReviewsView, catalogue: Catalogue) -> list[str | Slot]:
+    product = catalogue.by_asin[v.asin]
     filters = link_list(
         "review_filter", ((names.review_filter(k).name, k.replace("_", " ")) for k in names.REVIEW_FILTERS)
     )
@@ -223,8 +226,8 @@ def _reviews(v: views.ReviewsView, cat: Catalogue) -> list[str | Slot]:
     if v.page_no > 1:
         pages.insert(0, (names.REVIEW_PREVIOUS.name, "Previous page"))
     return [
-        f'<div name="product_header">{named("a", names.REVIEW_PRODUCT_TITLE.name, p.title)}'
-        f"<span>{stars(p)}</span></div>",
+        f'<div name="product_header">{named("a", names.REVIEW_PRODUCT_TITLE.name, product.title)}'
+        f"<span>{stars(product)}</span></div>",
         filters,
         sorts,
         '<form name="review_search">'
@@ -247,10 +250,10 @@ def _reviews(v: views.ReviewsView, cat: Catalogue) -> list[str | Slot]:
     ]
 
 
-def _added(v: views.AddedView, cat: Catalogue) -> list[str | Slot]:
-    p = cat.by_asin[v.asin]
+def _added(v: views.AddedView, catalogue: Catalogue) -> list[str | Slot]:
+    product = catalogue.by_asin[v.asin]
     return [
-        f'<div name="added_to_cart"><span>Added to Cart</span><span>{esc(p.title)}</span>',
+        f'<div name="added_to_cart"><span>Added to Cart</span><span>{esc(product.title)}</span>',
         named("a", names.GO_TO_CART.name, "Go to Cart"),
         named("button", names.CHECK_OUT.name, "Proceed to checkout"),
         "</div>",
@@ -259,36 +262,42 @@ def _added(v: views.AddedView, cat: Catalogue) -> list[str | Slot]:
     ]
 
 
-def _cart(v: views.CartView, cat: Catalogue) -> list[str | Slot]:
+def _cart(v: views.CartView, catalogue: Catalogue) -> list[str | Slot]:
     rows = []
     for line in v.cart:
-        p = cat.by_asin[line.asin]
+        product = catalogue.by_asin[line.asin]
         options = "".join(f"<span>{esc(d.title())}: {esc(x)}</span>" for d, x in line.options)
         rows.append(
             "<div>"
             + void(
                 "input",
-                names.cart_checkbox(p.title).name,
+                names.cart_checkbox(product.title).name,
                 type="checkbox",
                 value="checked" if line.selected else "",
-                aria_label=f"Select {p.title}",
+                aria_label=f"Select {product.title}",
             )
-            + named("a", names.product_link("cart", p.title).name, p.title)
+            + named("a", names.product_link("cart", product.title).name, product.title)
             + options
-            + f"<span>{p.price_text}</span>"
+            + f"<span>{product.price_text}</span>"
             + named(
-                "button", names.cart_quantity(p.title, "decrease").name, "-", aria_label="Decrease quantity"
+                "button",
+                names.cart_quantity(product.title, "decrease").name,
+                "-",
+                aria_label="Decrease quantity",
             )
             + f"<span>{line.quantity}</span>"
             + named(
-                "button", names.cart_quantity(p.title, "increase").name, "+", aria_label="Increase quantity"
+                "button",
+                names.cart_quantity(product.title, "increase").name,
+                "+",
+                aria_label="Increase quantity",
             )
-            + named("button", names.cart_quantity(p.title, "delete").name, "Delete")
-            + named("button", names.cart_save_for_later(p.title).name, "Save for later")
+            + named("button", names.cart_quantity(product.title, "delete").name, "Delete")
+            + named("button", names.cart_save_for_later(product.title).name, "Save for later")
             + "</div>"
         )
-    subtotal = sum(cat.by_asin[line.asin].price * line.quantity for line in v.cart if line.selected)
-    recs = [cat.by_asin[a] for a in v.recommended]
+    subtotal = sum(catalogue.by_asin[line.asin].price * line.quantity for line in v.cart if line.selected)
+    recs = [catalogue.by_asin[a] for a in v.recommended]
     return [
         '<div name="cart"><h1>Shopping Cart</h1>',
         named("a", names.SELECT_ALL.name, "Deselect all items"),

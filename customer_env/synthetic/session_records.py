@@ -1,4 +1,4 @@
-"""The records a simulated session is made of, and small helpers shared by the walk.
+"""What a simulated session is made of: its actions and steps, and the product records they carry.
 
 Example:
     >>> from customer_env.synthetic import names
@@ -9,15 +9,14 @@ Example:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from customer_env.synthetic import views
 from customer_env.synthetic.catalogue import Catalogue, Product
 from customer_env.synthetic.names import Target
-from customer_env.synthetic.seeds import clamp
 
+#: A session ends (with terminate) once it has this many steps.
 MAX_STEPS = 180
 
 
@@ -71,9 +70,9 @@ def product_data(product: Product, price: float | None = None, quantity: str = "
     return {"title": product.title, "asin": product.asin, "price": price_text, "quantity": quantity}
 
 
-def purchase_record(cat: Catalogue, line: views.CartLine) -> dict[str, Any]:
+def purchase_record(catalogue: Catalogue, line: views.CartLine) -> dict[str, Any]:
     """An entry of a purchase action's ``products`` list."""
-    product = cat.by_asin[line.asin]
+    product = catalogue.by_asin[line.asin]
     price = product.price
     for dim, value in line.options:
         price = max(price, product.option_price(dim, value))
@@ -84,15 +83,3 @@ def purchase_record(cat: Catalogue, line: views.CartLine) -> dict[str, Any]:
         "quantity": line.quantity,
         "options": [{"name": dim.title(), "value": value} for dim, value in line.options],
     }
-
-
-def lognormal_count(rng: Any, mean: float, sigma: float = 0.9, cap: int = 30) -> int:
-    """A non-negative count with the given mean and a long right tail."""
-    mean = max(mean, 0.05)
-    mu = math.log(mean) - sigma * sigma / 2
-    return min(cap, int(rng.lognormvariate(mu, sigma) + rng.random()))
-
-
-def p_trait(base: float, slope: float, trait: float) -> float:
-    """A probability rising (or falling) linearly with a trait in [0, 1], kept in [0.01, 0.97]."""
-    return clamp(base + slope * trait, 0.01, 0.97)
