@@ -60,6 +60,7 @@ class TrainingConditions:
         persona_mode: ``real``, ``none`` or ``shuffled``.
         tokenizer: The tokenizer's name or path at training time.
         tokenizer_fingerprint: A content hash of that tokenizer.
+        store_fingerprint: The training store's fingerprint (its content hash or hub revision).
         recipe: Every option of the run (project, trainer, model).
     """
 
@@ -70,6 +71,7 @@ class TrainingConditions:
     persona_mode: str = "real"
     tokenizer: str | None = None
     tokenizer_fingerprint: str | None = None
+    store_fingerprint: str | None = None
     recipe: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,7 +79,7 @@ class TrainingConditions:
         return {"kind": self.kind, "data": self.data.to_dict(), "max_prompt_tokens": self.max_prompt_tokens,
                 "max_completion_length": self.max_completion_length, "persona_mode": self.persona_mode,
                 "tokenizer": self.tokenizer, "tokenizer_fingerprint": self.tokenizer_fingerprint,
-                "recipe": dict(self.recipe)}
+                "store_fingerprint": self.store_fingerprint, "recipe": dict(self.recipe)}
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any], *, where: str = "conditions") -> "TrainingConditions":
@@ -92,6 +94,7 @@ class TrainingConditions:
                        max_completion_length=int(values["max_completion_length"]),
                        persona_mode=str(values.get("persona_mode", "real")),
                        tokenizer=values.get("tokenizer"), tokenizer_fingerprint=values.get("tokenizer_fingerprint"),
+                       store_fingerprint=values.get("store_fingerprint"),
                        recipe=dict(values.get("recipe") or {}))
         except KeyError as exc:
             raise ValueError(f"{where}: field {exc.args[0]!r} is missing") from None

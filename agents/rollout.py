@@ -259,6 +259,21 @@ def prompt_budget(config: RolloutConfig, conditions: TrainingConditions | None) 
     return None, "environment default"
 
 
+def _trained_on_other_data(conditions: TrainingConditions | None, data: StoreSpec, train_store: Any) -> str | None:
+    """Why the training split opened here is not the one the checkpoint trained on, though it has the
+    same source, variant and page scale (a regenerated or changed store); None when it is, when the
+    data differ anyway (then the plan's notes say so), or when the checkpoint does not say."""
+    if conditions is None or conditions.store_fingerprint is None:
+        return None
+    trained = conditions.data
+    if (trained.source, trained.variant, trained.page_scale) != (data.source, data.variant, data.page_scale):
+        return None
+    here = getattr(train_store, "fingerprint", None)
+    if here is None or here == conditions.store_fingerprint:
+        return None
+    return f"the training store's fingerprint was {conditions.store_fingerprint[:16]}, this one's is {here[:16]}"
+
+
 def make_env(config: RolloutConfig, store: Any, sessions: Any, *, tokenizer: Any = None,
              max_prompt_tokens: int | None = None) -> Any:
     """An ``OPeRA-v0`` environment over ``store`` for ``config``."""
@@ -313,6 +328,9 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
     if conditions is not None and budget != conditions.max_prompt_tokens:
         logger.warning("evaluating with a %s-token prompt budget; the checkpoint was trained with %d",
                        budget, conditions.max_prompt_tokens)
+    trained_on_other_data = _trained_on_other_data(conditions, config.data, train_store)
+    if trained_on_other_data:
+        logger.warning("the checkpoint was trained on another version of this data: %s", trained_on_other_data)
     first = make_env(config, store, config.sessions, tokenizer=tokenizer, max_prompt_tokens=budget)
     selected = list(first.unwrapped.session_ids)
     session_ids = config.shard.select(selected) if config.shard is not None else selected
@@ -396,7 +414,8 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
         "env": {"max_prompt_tokens": first.unwrapped.max_prompt_tokens, "max_prompt_tokens_from": budget_source,
                 "tokenizer": getattr(tokenizer, "name_or_path", None) if tokenizer is not None else None,
                 "sessions": len(session_ids), "lanes": lanes},
-        "conditions": {"trained": conditions.to_dict() if conditions is not None else None},
+        "conditions": {"trained": conditions.to_dict() if conditions is not None else None,
+                       "trained_on_other_data": trained_on_other_data},
         "dataset": {"description": store.description, "split": store.split, "variant": store.variant,
                     "fingerprint": store.fingerprint, "train_fingerprint": train_store.fingerprint},
         "rollout": {"steps": len(samples), "wall_s": round(time.perf_counter() - started, 3),

@@ -182,7 +182,8 @@ def main(project: ProjectOptions, training_args: GRPOConfig, model_args: Any, *,
                               dataset_name=dataset_name,
                               tags=TAGS + (["opera-synthetic"] if dataset_name is None else []))
     conditions = training_conditions("customer_r1", project, training_args, model_args, tokenizer=tokenizer,
-                                     tokenizer_source=checkpoint.tokenizer_source)
+                                     tokenizer_source=checkpoint.tokenizer_source,
+                                     store_fingerprint=train_data.report.get("store_fingerprint"))
     write_summary(out, run_summary(conditions, trainer, result, train_data, resume=resume, started=started,
                                    start=start, tiny_model=is_tiny, lora=hasattr(trainer.model, "peft_config"),
                                    bf16=training_args.bf16))

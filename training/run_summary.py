@@ -27,12 +27,13 @@ from training.options import ProjectOptions, options_dict
 
 
 def training_conditions(kind: str, project: ProjectOptions, training: Any, model: Any, *,
-                        tokenizer: Any, tokenizer_source: str) -> TrainingConditions:
+                        tokenizer: Any, tokenizer_source: str, store_fingerprint: str | None = None) -> TrainingConditions:
     """The conditions a run trains under (what evaluation must reproduce)."""
     return TrainingConditions(kind=kind, data=project.store_spec(), max_prompt_tokens=project.max_prompt_tokens,
                               max_completion_length=int(training.max_completion_length),
                               persona_mode=project.persona_mode, tokenizer=tokenizer_source,
                               tokenizer_fingerprint=tokenizer_fingerprint(tokenizer),
+                              store_fingerprint=store_fingerprint,
                               recipe=options_dict(project, training, model))
 
 

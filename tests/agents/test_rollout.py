@@ -211,3 +211,23 @@ def test_step_lines_tell_the_sessions_of_one_user_apart():
     long_ids = [f"{'x' * 30}_{n}" for n in range(50)]
     assert len({session_label(sid) for sid in long_ids}) == 50
     assert all(len(session_label(sid)) <= 24 for sid in long_ids)
+
+
+def test_a_trained_agent_is_evaluated_with_its_budget_and_its_data_is_checked(stores, small_store_dir):
+    from agents.checkpoint import TrainingConditions
+
+    class Trained:
+        def __init__(self, fingerprint):
+            self.trained_conditions = TrainingConditions(
+                kind="sft", data=StoreSpec(source=str(small_store_dir), split="train"), max_prompt_tokens=3000,
+                max_completion_length=64, store_fingerprint=fingerprint)
+
+        def act(self, observation):
+            return '{"rationale": "Bye.", "action": {"type": "terminate"}}'
+
+    same = rollout(Trained(stores[1].fingerprint), config(small_store_dir, sessions=1), stores)
+    assert same.info["env"]["max_prompt_tokens"] == 3000 and same.info["env"]["max_prompt_tokens_from"] == "checkpoint"
+    assert same.info["conditions"]["trained_on_other_data"] is None
+    other = rollout(Trained("f" * 64), config(small_store_dir, sessions=1, max_prompt_tokens=2500), stores)
+    assert other.info["env"]["max_prompt_tokens"] == 2500 and other.info["env"]["max_prompt_tokens_from"] == "config"
+    assert other.info["conditions"]["trained_on_other_data"].startswith("the training store's fingerprint was ffff")

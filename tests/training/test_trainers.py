@@ -81,6 +81,9 @@ def test_the_checkpoint_describes_how_it_was_trained(sft_run: Path, small_store_
     assert (conditions.max_prompt_tokens, conditions.max_completion_length) == (SMOKE_PROMPT_TOKENS, 128)
     assert conditions.tokenizer == str(tiny_model_dir) and len(conditions.tokenizer_fingerprint) == 16
     assert conditions.recipe["training"]["learning_rate"] == 1e-3 and conditions.recipe["model"]["use_peft"] is False
+    from customer_env.data import open_store
+
+    assert conditions.store_fingerprint == open_store(str(small_store_dir)).fingerprint
 
 
 @pytest.fixture(scope="module")
