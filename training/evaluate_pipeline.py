@@ -115,9 +115,13 @@ def gap_closed(value: float, baseline: float, ceiling: float | None) -> float | 
 
 def main(argv: Sequence[str] | None = None, *, config: Any = None) -> dict[str, Any]:
     """Run the rollouts, print the tables, and return (and with ``--out``, write) the results."""
+    from dataclasses import replace
+
     import agents
-    from agents.rollout import RolloutConfig, click_type_lookup, git_commit, make_agent, open_stores, run_rollout
+    from agents.rollout import RolloutConfig, click_type_lookup, make_agent, open_stores, plan_evaluation, run_rollout
     from customer_env.cache import atomic_write_text
+    from customer_env.data.spec import add_store_arguments, store_spec_from_args
+    from customer_env.provenance import provenance
     from training.pipeline import PipelineConfig, ensure_checkpoint, pipeline_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -125,6 +129,7 @@ def main(argv: Sequence[str] | None = None, *, config: Any = None) -> dict[str, 
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--sessions", type=int, default=None, help="evaluate this many test sessions (default: all)")
     parser.add_argument("--no-ceiling", action="store_true", help="skip the oracle rows")
+    add_store_arguments(parser, split="test")  # the page scale defaults to the checkpoints' own
     args = parser.parse_args(argv)
     config = config or PipelineConfig()
 
@@ -134,20 +139,24 @@ def main(argv: Sequence[str] | None = None, *, config: Any = None) -> dict[str, 
     summary_file = pipeline_dir(config) / "pipeline_summary.json"
     if summary_file.exists():
         wall.update({f"train_{k}": v for k, v in json.loads(summary_file.read_text()).get("stage_seconds", {}).items()})
-    rollout = RolloutConfig(split="test", page_scale=config.page_scale, sessions=args.sessions,
-                            n_bootstrap=args.bootstrap, batch_size=16)
-    stores = open_stores(rollout)
     available = set(agents.available())
     ceiling_runs = () if args.no_ceiling else tuple(run for run in CEILING if run[1] in available)
+    runs = (*RUNS, *ceiling_runs)
+    plan = plan_evaluation(RolloutConfig(data=store_spec_from_args(parser, args), sessions=args.sessions,
+                                         n_bootstrap=args.bootstrap, batch_size=16),
+                           {name: (name, {"checkpoint": checkpoints[name]} if name in checkpoints else {})
+                            for _, name, _ in runs})
+    for note in plan.notes:
+        print(f"[evaluate] {note}")
+    stores = open_stores(plan.config)
 
-    results: dict[str, Any] = {"agents": {}, "paired": [], "ceiling": {}, "wall_s": wall}
+    results: dict[str, Any] = {"agents": {}, "paired": [], "ceiling": {}, "wall_s": wall, "notes": plan.notes}
     records: dict[str, Any] = {}
-    for label, name, persona_mode in (*RUNS, *ceiling_runs):
-        run_config = RolloutConfig(**{**rollout.__dict__, "persona_mode": persona_mode})
-        kwargs = {"checkpoint": checkpoints[name]} if name in checkpoints else {}
-        agent = make_agent(name, run_config, train_store=stores[1], **kwargs)
+    for label, name, persona_mode in runs:
+        run_config = replace(plan.config, persona_mode=persona_mode)
+        agent = make_agent(name, run_config, train_store=stores[1], **plan.agent_kwargs[name])
         began = time.perf_counter()
-        result = run_rollout(agent, run_config, store=stores[0], train_store=stores[1], progress=True)
+        result = run_rollout(agent, run_config, store=stores[0], train_store=stores[1], progress=True, desc=label)
         wall[label] = round(time.perf_counter() - began, 1)
         entry = summarise_run(result.samples, result.metrics, n_bootstrap=args.bootstrap)
         entry["persona_mode"] = persona_mode
@@ -177,14 +186,14 @@ def main(argv: Sequence[str] | None = None, *, config: Any = None) -> dict[str, 
                                   **({"role": "best baseline"} if is_best else {})})
     wall["total"] = round(time.perf_counter() - started, 1)
     results["provenance"] = {
-        "checkpoints": checkpoints, "recipe_key": pipeline_dir(config).name, "page_scale": config.page_scale,
-        "max_prompt_tokens": config.max_prompt_tokens, "test_fingerprint": stores[0].fingerprint,
-        "train_fingerprint": stores[1].fingerprint, "bootstrap": args.bootstrap, "git_commit": git_commit(),
+        **provenance(stores={"evaluated": stores[0], "train": stores[1]}, checkpoints=checkpoints),
+        "recipe_key": pipeline_dir(config).name, "data": plan.config.data.to_dict(),
+        "max_prompt_tokens": config.max_prompt_tokens, "bootstrap": args.bootstrap,
         "load_average": _load_average(), "ceiling_available": bool(ceiling_runs),
     }
     print(format_tables(results))
     if args.out:
-        atomic_write_text(args.out / "evaluation.json", json.dumps(results, indent=2) + "\n")
+        atomic_write_text(args.out / "evaluation.json", json.dumps(results, indent=2, default=str) + "\n")
         print(f"[customer-r1] wrote {args.out / 'evaluation.json'}")
     return results
 

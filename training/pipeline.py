@@ -39,24 +39,24 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.checkpoint import SUMMARY_FILE
 from customer_env.cache import atomic_directory, atomic_write_text, build_lock, cache_dir
-from training.config import SUMMARY_FILE
+from customer_env.data.spec import StoreSpec
 from training.tiny_model import BUILDER_VERSION, DEFAULT_PAGE_SCALE, TinyModelSpec
 
-#: Bump when the pipeline's code changes what it trains.
-PIPELINE_VERSION = 2
+#: Bump when the pipeline's code changes what it trains (3: summaries record training conditions).
+PIPELINE_VERSION = 3
 KINDS = ("sft", "customer_r1")
 #: Agents generate up to this many tokens; the tiny model's context leaves room for them.
 AGENT_NEW_TOKENS = 256
 PROMPT_TOKENS = 1280
 #: Seconds per unit of work on two free cores (measured on the default recipe, load below 1),
-#: for the estimates printed before each stage: per SFT example, per GRPO completion, per step
-#: scored when choosing GRPO prompts.
+#: for the estimates printed before the stages: per SFT example, per session transcript and
+#: epoch, per step scored when choosing GRPO prompts, per GRPO completion.
 SECONDS_PER_SFT_EXAMPLE = 0.07
-SECONDS_PER_GRPO_COMPLETION = 0.1
-SECONDS_PER_SCORED_PROMPT = 0.03
-#: ... and per session transcript per epoch (a transcript is ~40% of a step prompt's tokens).
 SECONDS_PER_TRANSCRIPT = 0.03
+SECONDS_PER_SCORED_PROMPT = 0.03
+SECONDS_PER_GRPO_COMPLETION = 0.1
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,6 @@ class PipelineConfig:
             token of this many exported steps (0 or None: no pre-training).
         transcript_epochs: Stage 1 trains on every training session's transcript (persona and
             actions, no page; ``training.transcripts``) for this many epochs (0: no such stage).
-        transcript: Overrides of ``training.sft.SFTOptions`` for stage 1.
         sft_examples: SFT trains on a seeded sample of this many exported steps (None: all).
         sft_history_targets: The SFT loss also falls on the past actions each prompt lists
             (``training.loss_targets``), not only on the completion.
@@ -81,9 +80,11 @@ class PipelineConfig:
         grpo_candidates: Score this many seeded candidate steps with the SFT model and keep the
             ``grpo_examples`` most likely to give mixed groups (``training.grpo_prompts``);
             None: a seeded random sample of ``grpo_examples`` steps.
-        pretrain: Overrides of ``training.sft.SFTOptions`` for stage 0.
-        sft: Overrides of ``training.sft.SFTOptions``.
-        grpo: Overrides of ``training.grpo.GRPOOptions``.
+        pretrain: Option overrides of stage 0 (any option of ``training/sft.py``, TRL's or the
+            project's, by name).
+        transcript: Option overrides of stage 1 (as for ``pretrain``).
+        sft: Option overrides of ``training/sft.py``.
+        grpo: Option overrides of ``training/grpo.py``.
     """
 
     page_scale: float = DEFAULT_PAGE_SCALE
@@ -95,10 +96,6 @@ class PipelineConfig:
     )
     pretrain_examples: int | None = None
     transcript_epochs: float = 0.0
-    transcript: dict[str, Any] = field(default_factory=lambda: {
-        "learning_rate": 3e-3, "lr_scheduler_type": "cosine", "warmup_steps": 0.05,
-        "per_device_train_batch_size": 8, "gradient_accumulation_steps": 1, "logging_steps": 20,
-    })
     sft_examples: int | None = None
     sft_history_targets: bool = False
     grpo_examples: int | None = 1000
@@ -107,6 +104,10 @@ class PipelineConfig:
         "num_train_epochs": 1.0, "max_steps": -1, "learning_rate": 3e-3, "lr_scheduler_type": "cosine",
         "warmup_steps": 0.05, "per_device_train_batch_size": 8, "gradient_accumulation_steps": 1,
         "logging_steps": 20,
+    })
+    transcript: dict[str, Any] = field(default_factory=lambda: {
+        "learning_rate": 3e-3, "lr_scheduler_type": "cosine", "warmup_steps": 0.05,
+        "per_device_train_batch_size": 8, "gradient_accumulation_steps": 1, "logging_steps": 20,
     })
     sft: dict[str, Any] = field(default_factory=lambda: {
         "num_train_epochs": 1.0, "max_steps": -1, "learning_rate": 3e-3, "lr_scheduler_type": "cosine",
@@ -120,6 +121,10 @@ class PipelineConfig:
         "fast_generation": True,
     })
 
+    def store_spec(self) -> StoreSpec:
+        """The data the pipeline trains on: the embedded store's train split at its page scale."""
+        return StoreSpec(split="train", page_scale=self.page_scale)
+
     def key(self, store_fingerprint: str) -> str:
         """Cache key: this recipe, the pipeline and model-builder versions, and the store."""
         payload = {"recipe": asdict(self), "pipeline": PIPELINE_VERSION, "builder": BUILDER_VERSION,
@@ -129,10 +134,8 @@ class PipelineConfig:
 
 def pipeline_dir(config: PipelineConfig | None = None) -> Path:
     """The cache directory of a recipe's checkpoints (``sft/``, ``customer_r1/``)."""
-    from customer_env.data import open_store
-
     config = config or PipelineConfig()
-    store = open_store("embedded", split="train", page_scale=config.page_scale)
+    store = config.store_spec().open()
     return cache_dir("checkpoints") / f"pipeline-{config.key(store.fingerprint)}"
 
 
@@ -167,9 +170,9 @@ def ensure_checkpoint(kind: str = "customer_r1", *, progress: bool = True, confi
 
 
 def _train(kind: str, config: PipelineConfig, root: Path, runs: dict[str, Path], progress: bool) -> Path:
-    from customer_env.data import open_store
+    from agents.checkpoint import load_tokenizer
+    from customer_env.provenance import provenance
     from training import grpo, sft
-    from training.config import load_tokenizer
     from training.step_data import format_report, load_step_data
     from training.tiny_model import tiny_base_model_dir
 
@@ -179,10 +182,10 @@ def _train(kind: str, config: PipelineConfig, root: Path, runs: dict[str, Path],
     stages = ["tiny model", "export", *(["pretrain"] if config.pretrain_examples else []),
               *(["transcripts"] if config.transcript_epochs else []), "SFT",
               *(["GRPO"] if kind == "customer_r1" else [])]
-    say(f"[customer-r1] stages: {' -> '.join(stages)} (CPU, about 10 minutes on two free cores)", flush=True)
+    say(f"[customer-r1] stages: {' -> '.join(stages)} (CPU; estimates follow the export)", flush=True)
 
     started = time.perf_counter()
-    store = open_store("embedded", split="train", page_scale=config.page_scale)
+    store = config.store_spec().open()
     timings["open_store"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -191,62 +194,65 @@ def _train(kind: str, config: PipelineConfig, root: Path, runs: dict[str, Path],
 
     started = time.perf_counter()
     tokenizer = load_tokenizer(str(base), padding_side="left")
-    data = load_step_data(tokenizer, store=store, max_prompt_tokens=config.max_prompt_tokens,
-                          max_completion_tokens=AGENT_NEW_TOKENS, seed=config.seed, sessions=config.sessions)
+    data = load_step_data(tokenizer, store, max_prompt_tokens=config.max_prompt_tokens,
+                          max_completion_length=AGENT_NEW_TOKENS, seed=config.seed, sessions=config.sessions)
     timings["export"] = time.perf_counter() - started
     say(f"[customer-r1] data: {format_report(data.report)}", flush=True)
     for line in stage_estimates(config, len(data.dataset), sessions=len(store.session_ids),
                                 with_grpo=kind == "customer_r1"):
         say(f"[customer-r1] estimate: {line}", flush=True)
+    # The pipeline is the CPU recipe wherever it runs: float32, full fine-tuning, no checkpointing.
     common = dict(page_scale=config.page_scale, max_prompt_tokens=config.max_prompt_tokens, seed=config.seed,
-                  save_steps=10**9, save_total_limit=None, bf16=False, lora=False)
+                  sessions=config.sessions, save_steps=10**9, save_total_limit=None, bf16=False, dtype="float32",
+                  gradient_checkpointing=False, use_peft=False)
 
     sft_start = str(base)
     if config.pretrain_examples:
         # Stage 0: language-model pre-training on the train split's text (every token), what a
         # real base model brings and a from-scratch tiny model lacks. SFT then starts from it.
         def pretrain(tmp: Path) -> None:
-            options = sft.SFTOptions(model=str(base), output_dir=str(tmp), completion_only_loss=False, **common)
-            sft.main(_override(options, config.pretrain), train_data=data.sample(config.pretrain_examples, config.seed + 2))
+            options = sft.options(model_name_or_path=str(base), output_dir=str(tmp), run_name="pretrain",
+                                  completion_only_loss=False, **{**common, **config.pretrain})
+            sft.main(*options, train_data=data.sample(config.pretrain_examples, config.seed + 2))
 
         _stage("pretrain", runs["pretrain"], pretrain, timings, say)
         sft_start = str(runs["pretrain"])
 
     if config.transcript_epochs:
         # Stage 1: how this store's shoppers act, from each training session's persona and
-        # actions alone (no page): cheap sequences that supervise every transition at once.
+        # actions alone (no page): short sequences that supervise every transition at once.
         def transcripts(tmp: Path) -> None:
-            from training.transcripts import transcript_dataset
             from training.step_data import StepData
+            from training.transcripts import transcript_dataset
 
             rows = transcript_dataset(store, tokenizer, max_tokens=config.model.max_position_embeddings,
                                       progress=progress)
             say(f"[customer-r1] transcripts: {rows.info.description}", flush=True)
-            options = sft.SFTOptions(model=sft_start, output_dir=str(tmp), **common)
-            options = _override(options, {"num_train_epochs": config.transcript_epochs, "max_steps": -1,
-                                          **config.transcript})
-            sft.main(options, train_data=StepData(rows, f"{data.fingerprint}:transcripts",
-                                                  {**data.report, "rows": len(rows), "kept": len(rows),
-                                                   "transcripts": rows.info.description}))
+            options = sft.options(model_name_or_path=sft_start, output_dir=str(tmp), run_name="transcripts",
+                                  **{**common, "num_train_epochs": config.transcript_epochs, "max_steps": -1,
+                                     **config.transcript})
+            report = {**data.report, "rows": len(rows), "kept": len(rows), "transcripts": rows.info.description}
+            sft.main(*options, train_data=StepData(rows, f"{data.fingerprint}:transcripts", report))
 
         _stage("transcripts", runs["transcripts"], transcripts, timings, say)
         sft_start = str(runs["transcripts"])
 
     def supervised(tmp: Path) -> None:
-        options = sft.SFTOptions(model=sft_start, output_dir=str(tmp), **common)
+        options = sft.options(model_name_or_path=sft_start, output_dir=str(tmp), run_name="sft",
+                              **{**common, **config.sft})
         train_data = data.sample(config.sft_examples, config.seed)
         if config.sft_history_targets:
             from training.loss_targets import with_history_targets
 
             train_data = with_history_targets(train_data, tokenizer, progress=progress)
-        sft.main(_override(options, config.sft), train_data=train_data)
+        sft.main(*options, train_data=train_data)
 
     _stage("sft", runs["sft"], supervised, timings, say)
     if kind == "customer_r1":
         def reinforce(tmp: Path) -> None:
-            options = _override(grpo.GRPOOptions(sft_checkpoint=str(runs["sft"]), output_dir=str(tmp), **common),
-                                config.grpo)
-            grpo.main(options, train_data=_grpo_prompts(config, data, runs["sft"], options, progress))
+            options = grpo.options(model_name_or_path=str(runs["sft"]), output_dir=str(tmp), run_name="customer_r1",
+                                   **{**common, **config.grpo})
+            grpo.main(*options, train_data=_grpo_prompts(config, data, runs["sft"], options[1], progress))
 
         _stage("grpo", runs["customer_r1"], reinforce, timings, say)
 
@@ -255,7 +261,9 @@ def _train(kind: str, config: PipelineConfig, root: Path, runs: dict[str, Path],
     stage_seconds = {**previous.get("stage_seconds", {}), **{k: round(v, 2) for k, v in timings.items()}}
     atomic_write_text(summary_path, json.dumps(
         {"recipe": asdict(config), "base_model": str(base), "data": data.report,
-         "dataset_fingerprint": data.fingerprint, "stage_seconds": stage_seconds}, indent=2, default=str) + "\n")
+         "dataset_fingerprint": data.fingerprint, "stage_seconds": stage_seconds,
+         "provenance": provenance(stores={"train": store}, fingerprints={"dataset": data.fingerprint})},
+        indent=2, default=str) + "\n")
     say("[customer-r1] stage wall times: " + ", ".join(f"{k} {v:.0f}s" for k, v in stage_seconds.items()), flush=True)
     return runs[kind]
 
@@ -264,12 +272,12 @@ def stage_estimates(config: PipelineConfig, rows: int, *, sessions: int = 0, wit
     """One line per training stage: its size and its expected wall time on two free cores.
 
     Example:
-        >>> stage_estimates(PipelineConfig(transcript_epochs=0), 4000)[0].startswith("SFT:")
-        True
+        >>> stage_estimates(PipelineConfig(transcript_epochs=0), 4000)[0]
+        'SFT: 500 steps of 8 examples, about 4.7 min on two free cores'
     """
     lines = []
     if config.transcript_epochs:
-        lines.append(f"transcripts: {config.transcript_epochs:g} epochs over ~{sessions} sessions, about "
+        lines.append(f"transcripts: {config.transcript_epochs:g} epochs over {sessions} sessions, about "
                      f"{_minutes(sessions * config.transcript_epochs * SECONDS_PER_TRANSCRIPT)}")
     sft = {"num_train_epochs": 1.0, "max_steps": -1, "per_device_train_batch_size": 8,
            "gradient_accumulation_steps": 1, **config.sft}
@@ -293,19 +301,20 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min on two free cores" if seconds >= 90 else f"{seconds:.0f} s on two free cores"
 
 
-def _grpo_prompts(config: PipelineConfig, data: Any, sft_dir: Path, options: Any, progress: bool) -> Any:
+def _grpo_prompts(config: PipelineConfig, data: Any, sft_dir: Path, training_args: Any, progress: bool) -> Any:
     """GRPO's steps: the most mixed-group-prone of ``grpo_candidates``, or a random sample."""
     if not config.grpo_candidates:
         return data.sample(config.grpo_examples, config.seed + 1)
-    from training.config import load_causal_lm, load_tokenizer
+    from agents.checkpoint import inspect_checkpoint, load_model, load_tokenizer
     from training.grpo_prompts import select_mixed_prompts
 
-    model = load_causal_lm(str(sft_dir), bf16=False)
-    tokenizer = load_tokenizer(str(sft_dir), padding_side="right")
+    checkpoint = inspect_checkpoint(str(sft_dir))
+    model = load_model(checkpoint, for_training=False, dtype="float32")
+    tokenizer = load_tokenizer(checkpoint, padding_side="right")
     selected, report = select_mixed_prompts(model, tokenizer, data.sample(config.grpo_candidates, config.seed + 1),
                                             keep=config.grpo_examples or config.grpo_candidates,
-                                            group_size=options.num_generations, temperature=options.temperature,
-                                            progress=progress)
+                                            group_size=training_args.num_generations,
+                                            temperature=training_args.temperature, progress=progress)
     if progress:
         print(f"[customer-r1] GRPO prompts: kept {report['kept']} of {report['candidates']} candidates; "
               f"chance of a mixed group {report['mixed_chance_all']:.2f} -> {report['mixed_chance_kept']:.2f}",
@@ -331,13 +340,5 @@ def _record_final_location(run_dir: Path) -> None:
     """Point the summary at the cached directory (the run wrote into a temporary sibling)."""
     path = run_dir / SUMMARY_FILE
     summary = json.loads(path.read_text())
-    summary["config"]["output_dir"] = str(run_dir)
+    summary["conditions"]["recipe"]["training"]["output_dir"] = str(run_dir)
     atomic_write_text(path, json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
-
-
-def _override(options: Any, changes: dict[str, Any]) -> Any:
-    for key, value in changes.items():
-        if not hasattr(options, key):
-            raise ValueError(f"pipeline override {key!r} is not an option of {type(options).__name__}")
-        setattr(options, key, value)
-    return options

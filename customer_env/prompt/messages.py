@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from customer_env.prompt.observation import OBSERVATION_KEYS
+
 #: The instruction given to every policy: the task and the wire action format.
 SYSTEM_PROMPT = """\
 You simulate one specific online shopper on Amazon. You are given their persona, what they have \
@@ -47,9 +49,6 @@ voice (first person, one or two sentences), then the action:
 NO_PERSONA = "(no persona given)"
 NO_HISTORY = "(this is the first action of the session)"
 EMPTY_PAGE = "(the page is empty)"
-
-OBSERVATION_KEYS = ("persona", "history", "url", "page", "actionable_names")
-
 
 def build_user_content(observation: Mapping[str, str]) -> str:
     """The user message text for an observation (see the module docstring for the order).
