@@ -56,3 +56,54 @@ def test_writes_evaluation_json_in_the_documented_shape(tmp_path, monkeypatch, t
     # The stand-in ceiling is the markov agent, never above the best baseline: no gap to close.
     assert all(entry["gap_closed"] is None for entry in written["agents"].values())
     assert np.isfinite(written["agents"]["sft"]["reward"]["value"])
+
+
+def _stand_in_checkpoints(monkeypatch, tmp_path):
+    """The pipeline's two checkpoint agents replaced by the markov agent: no training, no model."""
+    import agents
+    from agents import registry
+    from agents.baselines import MarkovAgent
+
+    monkeypatch.setattr("training.pipeline.ensure_checkpoint", lambda kind, **kw: tmp_path / kind)
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    for name in ("sft", "customer_r1"):
+        agents.register(name, lambda store=None, **kw: MarkovAgent(store=store), overwrite=True)
+
+
+def test_the_real_oracles_are_the_ceiling_rows_and_close_no_gap_of_their_own(tmp_path, monkeypatch, small_store_dir):
+    _stand_in_checkpoints(monkeypatch, tmp_path)
+    out = tmp_path / "eval"
+    # The small store's train split: its test split has one user, too few for a shuffled persona.
+    results = evaluate_pipeline.main(["--out", str(out), "--source", str(small_store_dir), "--split", "train",
+                                      "--sessions", "4", "--bootstrap", "20"])
+    written = json.loads((out / "evaluation.json").read_text())
+    assert written == json.loads(json.dumps(results))
+    assert set(written["ceiling"]) == {"oracle", "oracle_shuffled_persona"}
+    assert not set(written["ceiling"]) & set(written["agents"])  # a ceiling is never a competitor
+    oracle = written["ceiling"]["oracle"]["exact_match"]["value"]
+    best = written["agents"][written["best_baseline"]]["exact_match"]["value"]
+    assert written["provenance"]["ceiling_available"] is True
+    for entry in written["agents"].values():
+        expected = None if oracle <= best else (entry["exact_match"]["value"] - best) / (oracle - best)
+        assert entry["gap_closed"] == (pytest.approx(expected) if expected is not None else None)
+        assert all(0 <= v <= 1 for v in entry["by_type"].values())
+    assert ("oracle", "oracle_shuffled_persona") in {(p["a"], p["b"]) for p in written["paired"]}
+    assert not (out / "evaluation.json.tmp").exists() and [p.name for p in out.iterdir()] == ["evaluation.json"]
+
+
+def test_data_the_generator_did_not_write_has_no_ceiling_row_and_says_why(tmp_path, monkeypatch, small_store_dir):
+    import agents
+
+    _stand_in_checkpoints(monkeypatch, tmp_path)
+
+    def refuse(**_):
+        raise ValueError("oracle: not a generated store")
+
+    for name in ("oracle", "oracle_shuffled_persona"):
+        agents.register(name, refuse, overwrite=True)
+    results = evaluate_pipeline.main(["--source", str(small_store_dir), "--split", "train", "--sessions", "4",
+                                      "--bootstrap", "0"])
+    assert results["ceiling"] == {} and results["provenance"]["ceiling_available"] is False
+    assert "no ceiling row oracle: oracle: not a generated store" in results["notes"]
+    assert all(entry["gap_closed"] is None for entry in results["agents"].values())
+    assert "customer_r1 (shuffled persona)" in results["agents"]
