@@ -113,7 +113,8 @@ class RowSeededSampler:
     """
 
     def __init__(self, seeds: Sequence[int], generation_config: Any, device: Any):
-        from transformers import LogitsProcessorList, MinPLogitsWarper, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+        from transformers import (LogitsProcessorList, MinPLogitsWarper, TemperatureLogitsWarper, TopKLogitsWarper,
+                                  TopPLogitsWarper)
 
         unsupported = [name for name in _UNSUPPORTED_WARPERS if _is_active(name, getattr(generation_config, name, None))]
         if unsupported:

@@ -120,7 +120,8 @@ def main(project: ProjectOptions, training_args: GRPOConfig, model_args: Any, *,
 
     # 1. The starting policy: an SFT run (Customer-R1), or a base model (--rl_only).
     if project.rl_only:
-        start, is_tiny = resolve_base_model(model_args.model_name_or_path)
+        with training_args.main_process_first(desc="building the tiny model"):  # once, however many processes
+            start, is_tiny = resolve_base_model(model_args.model_name_or_path)
         checkpoint = inspect_checkpoint(start, revision=model_args.model_revision)
     else:
         start = model_args.model_name_or_path or DEFAULT_SFT_RUN

@@ -98,7 +98,8 @@ def main(project: ProjectOptions, training_args: StepSFTConfig, model_args: Any,
     started = time.perf_counter()
     out = Path(training_args.output_dir)
     score_only_labelled_positions_on_cpu()  # same loss, far less CPU time (see training/model_setup.py)
-    base, is_tiny = resolve_base_model(model_args.model_name_or_path)
+    with training_args.main_process_first(desc="building the tiny model"):  # once, however many processes
+        base, is_tiny = resolve_base_model(model_args.model_name_or_path)
 
     # 1. Model and tokenizer (the one loader agents use too). The tokenizer counts the budget.
     checkpoint = inspect_checkpoint(base, revision=model_args.model_revision)
