@@ -35,6 +35,7 @@ from typing import Any, Literal, Mapping, Sequence
 from trl import ModelConfig, SFTConfig, TrlParser
 
 from customer_env.data.spec import REVISION_HELP, SOURCE_HELP, VARIANT_HELP, Split, StoreSpec, Variant
+from training.launch import launch_problem_of
 
 PersonaMode = Literal["real", "none", "shuffled"]
 RationaleFill = Literal["template", "empty"]
@@ -156,7 +157,8 @@ def parse_training_args(config_class: type, argv: Sequence[str] | None = None, *
         prog: The program name in messages.
 
     Exits (status 2, one line on stderr) for an unknown option, a bad choice or value, an unknown
-    key in the YAML file, or options that contradict each other.
+    key in the YAML file, options that contradict each other, or a launch that did not take effect
+    (``training.launch``: processes that did not connect, FSDP on CPUs).
     """
     parser = TrainingParser((ProjectOptions, config_class, ModelConfig), prog=prog)
     if defaults:
@@ -169,7 +171,7 @@ def parse_training_args(config_class: type, argv: Sequence[str] | None = None, *
         project, training, model = parser.parse_args_and_config(list(sys.argv[1:] if argv is None else argv))
     except ValueError as exc:  # a dataclass refused a value (a YAML choice, a combination, bf16 on a CPU)
         parser.error(" ".join(str(exc).split()))
-    problem = contradiction(project, training)
+    problem = contradiction(project, training) or launch_problem_of(training)
     if problem:
         parser.error(problem)
     return project, training, model
