@@ -134,7 +134,7 @@ def main(project: ProjectOptions, training_args: GRPOConfig, model_args: Any, *,
     from trl import GRPOTrainer, get_peft_config
 
     from agents.checkpoint import inspect_checkpoint, load_model, load_tokenizer
-    from training.grpo_rewards import reward_functions
+    from training.grpo_rewards import reward_config, reward_functions
     from training.model_setup import is_tiny_model, resolve_base_model, score_only_labelled_positions_on_cpu
     from training.run_summary import run_summary, training_conditions, write_summary
     from training.step_data import format_report, load_step_data
@@ -172,6 +172,24 @@ def main(project: ProjectOptions, training_args: GRPOConfig, model_args: Any, *,
         project.reward_preset, rl_only=project.rl_only, scale=project.reward_scale,
         format_weight=project.format_weight)
 
+    # 2b. --multi_step: each row starts an episode the policy plays through tools, rewarded by the
+    #     environment (training/multi_step.py); the same rows, another unit of training.
+    environment_factory = None
+    if project.multi_step:
+        from training import multi_step
+
+        tokenizer = multi_step.tool_calling_tokenizer(tokenizer)
+        environment_factory = multi_step.environment_factory(
+            multi_step.stores_of(project.store_spec(), train_data, eval_data),
+            max_prompt_tokens=project.max_prompt_tokens, tokenizer=tokenizer, persona_mode=project.persona_mode,
+            reward=project.reward_preset, reward_config=reward_config(
+                project.reward_preset, rl_only=project.rl_only, scale=project.reward_scale,
+                format_weight=project.format_weight))
+        train_data = multi_step.episode_data(train_data)
+        eval_data = multi_step.episode_data(eval_data) if eval_data is not None else None
+        reward_funcs, training_args.reward_weights = multi_step.episode_rewards()
+        callbacks = [*callbacks, multi_step.no_tool_call_warning()]
+
     # 3. Trainer.
     rollout_func = None
     if project.fast_generation:
@@ -188,6 +206,7 @@ def main(project: ProjectOptions, training_args: GRPOConfig, model_args: Any, *,
         peft_config=get_peft_config(model_args) if not hasattr(model, "peft_config") else None,
         callbacks=list(callbacks),
         rollout_func=rollout_func,
+        environment_factory=environment_factory,
     )
 
     # 4. Train, resuming from the latest (or a given) checkpoint when asked.

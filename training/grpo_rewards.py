@@ -138,13 +138,25 @@ def reward_functions(preset: str = "customer_r1", *, rl_only: bool = False, scal
     Returns:
         ``(reward_funcs, reward_weights)`` for ``GRPOTrainer`` / ``GRPOConfig``.
     """
-    overrides: dict[str, Any] = {}
-    if preset == "customer_r1":
-        overrides = {"variant": "rl_only" if rl_only else "sft_init", "scale": scale}
-        if format_weight is not None:
-            overrides["format_weight"] = format_weight
-    funcs = make_trl_reward_funcs(preset, **overrides)
+    funcs = make_trl_reward_funcs(preset, **reward_config(preset, rl_only=rl_only, scale=scale,
+                                                          format_weight=format_weight))
     return [*funcs, accuracy_by_type], [1.0] * len(funcs) + [0.0]
+
+
+def reward_config(preset: str = "customer_r1", *, rl_only: bool = False, scale: str = "none",
+                  format_weight: float | None = None) -> dict[str, Any]:
+    """The preset's config fields for the trainer's reward options (``OperaEnv(reward_config=...)``).
+
+    Example:
+        >>> reward_config("customer_r1", rl_only=True)
+        {'variant': 'rl_only', 'scale': 'none'}
+    """
+    if preset != "customer_r1":
+        return {}
+    config: dict[str, Any] = {"variant": "rl_only" if rl_only else "sft_init", "scale": scale}
+    if format_weight is not None:
+        config["format_weight"] = format_weight
+    return config
 
 
 def accuracy_by_type(prompts: Any = None, completions: Sequence[Any] = (), **columns: Any) -> list[float]:

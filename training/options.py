@@ -89,6 +89,12 @@ class ProjectOptions:
     fast_generation: bool = field(default=False, metadata=_help(
         "GRPO only: prefill each prompt once per group and decode with a static compiled KV cache "
         "(training/fast_generation.py); not with --use_vllm"))
+    multi_step: bool = field(default=False, metadata=_help(
+        "GRPO only: whole-session RL through TRL's environment_factory (training/multi_step.py): from each row's "
+        "step the policy acts on OPeRA-v0 through tool calls (click, type_text, terminate) with its own history "
+        "until the session ends, and the reward is the episode's summed reward. Needs --rl_only and a model "
+        "that calls tools; the observations the tools return count in --max_completion_length, which must "
+        "exceed --max_prompt_tokens; not with --fast_generation"))
 
     def __post_init__(self) -> None:
         # Flags are checked by argparse; values from a YAML file or from code only here.
@@ -121,7 +127,7 @@ def _literal_choices(cls: type) -> dict[str, tuple[Any, ...]]:
 
 
 #: Options of ProjectOptions that only training/grpo.py reads.
-GRPO_ONLY = ("rl_only", "reward_preset", "reward_scale", "format_weight", "fast_generation")
+GRPO_ONLY = ("rl_only", "reward_preset", "reward_scale", "format_weight", "fast_generation", "multi_step")
 
 
 @dataclass
@@ -281,10 +287,28 @@ def contradiction(project: ProjectOptions, training: Any) -> str | None:
         return None
     if project.fast_generation and training.use_vllm:
         return "--fast_generation and --use_vllm are two ways to generate the groups: choose one"
+    if project.multi_step:
+        problem = _multi_step_contradiction(project, training)
+        if problem:
+            return problem
     if training.remove_unused_columns:
         return "--remove_unused_columns must stay false: the reward functions read the gold columns"
     if training.reward_weights is not None:
         return "--reward_weights is set from --reward_preset (the reward, then a weight-0 accuracy metric)"
+    return None
+
+
+def _multi_step_contradiction(project: ProjectOptions, training: Any) -> str | None:
+    if project.fast_generation:
+        return ("--multi_step and --fast_generation cannot go together: fast generation decodes one answer per "
+                "prompt, not a conversation with tool calls")
+    if not project.rl_only:
+        return ("--multi_step needs --rl_only and a model that calls tools (--model_name_or_path): an SFT run of "
+                "this project answers in the wire JSON and would never call one")
+    if training.max_completion_length <= project.max_prompt_tokens:
+        return (f"--multi_step needs --max_completion_length ({training.max_completion_length}) larger than "
+                f"--max_prompt_tokens ({project.max_prompt_tokens}): TRL counts the observations the tools return "
+                "in the completion, each up to --max_prompt_tokens long")
     return None
 
 
