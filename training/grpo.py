@@ -84,10 +84,39 @@ def options(**values: Any) -> tuple[ProjectOptions, GRPOConfig, Any]:
     return build_training_args(GRPOConfig, {**DEFAULTS, **precision_defaults(), **values})
 
 
-def parse_args(argv: Sequence[str] | None = None) -> tuple[ProjectOptions, GRPOConfig, Any]:
-    """``(ProjectOptions, GRPOConfig, ModelConfig)`` from the command line and ``--config``."""
+def parse_args(argv: Sequence[str] | None = None, *,
+               check_inputs: bool = False) -> tuple[ProjectOptions, GRPOConfig, Any]:
+    """``(ProjectOptions, GRPOConfig, ModelConfig)`` from the command line and ``--config``; with
+    ``check_inputs`` (the command line) also refuses inputs that are not there, in one line."""
     return parse_training_args(GRPOConfig, argv, defaults={**DEFAULTS, **precision_defaults()},
-                               prog="training/grpo.py")
+                               prog="training/grpo.py", check_inputs=check_inputs, check=check_start)
+
+
+def sft_start(model_args: Any) -> tuple[str, Any]:
+    """The finished SFT run Customer-R1 starts from (``--model_name_or_path``, default ``runs/sft``)
+    and its ``CheckpointInfo``.
+
+    Raises:
+        FileNotFoundError: when it is missing or unfinished (train it, or pass ``--rl_only``).
+    """
+    from agents.checkpoint import SUMMARY_FILE, inspect_checkpoint
+
+    start = model_args.model_name_or_path or DEFAULT_SFT_RUN
+    try:
+        checkpoint = inspect_checkpoint(start, revision=model_args.model_revision)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"{exc}: train the SFT run first (training/sft.py), or pass --rl_only to "
+                                "start from a base model") from None
+    if checkpoint.summary is None:
+        raise FileNotFoundError(f"no finished SFT run at {start!r} (it has no {SUMMARY_FILE}): run "
+                                "training/sft.py first, or pass --rl_only to start from a base model")
+    return start, checkpoint
+
+
+def check_start(project: ProjectOptions, training_args: GRPOConfig, model_args: Any) -> None:
+    """At parse time: the SFT run to start from is there and finished (unless ``--rl_only``)."""
+    if not project.rl_only:
+        sft_start(model_args)
 
 
 def main(project: ProjectOptions, training_args: GRPOConfig, model_args: Any, *,
@@ -106,7 +135,7 @@ def main(project: ProjectOptions, training_args: GRPOConfig, model_args: Any, *,
     """
     from trl import GRPOTrainer, get_peft_config
 
-    from agents.checkpoint import SUMMARY_FILE, inspect_checkpoint, load_model, load_tokenizer
+    from agents.checkpoint import inspect_checkpoint, load_model, load_tokenizer
     from training.grpo_rewards import reward_config, reward_functions
     from training.launch import check_launch
     from training.model_setup import is_tiny_model, resolve_base_model, score_only_labelled_positions_on_cpu
@@ -124,15 +153,7 @@ def main(project: ProjectOptions, training_args: GRPOConfig, model_args: Any, *,
             start, is_tiny = resolve_base_model(model_args.model_name_or_path)
         checkpoint = inspect_checkpoint(start, revision=model_args.model_revision)
     else:
-        start = model_args.model_name_or_path or DEFAULT_SFT_RUN
-        try:
-            checkpoint = inspect_checkpoint(start, revision=model_args.model_revision)
-        except FileNotFoundError as exc:
-            raise FileNotFoundError(f"{exc}: train the SFT run first (training/sft.py), or pass --rl_only to "
-                                    "start from a base model") from None
-        if checkpoint.summary is None:
-            raise FileNotFoundError(f"no finished SFT run at {start!r} (it has no {SUMMARY_FILE}): run "
-                                    "training/sft.py first, or pass --rl_only to start from a base model")
+        start, checkpoint = sft_start(model_args)
         is_tiny = is_tiny_model(start)
     tokenizer = load_tokenizer(checkpoint, padding_side="left")  # GRPO generates: pad on the left
     model = load_model(checkpoint, for_training=True, dtype=model_args.dtype,
@@ -221,4 +242,4 @@ def main(project: ProjectOptions, training_args: GRPOConfig, model_args: Any, *,
 
 
 if __name__ == "__main__":
-    main(*parse_args())
+    main(*parse_args(check_inputs=True))

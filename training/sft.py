@@ -69,10 +69,12 @@ def options(**values: Any) -> tuple[ProjectOptions, StepSFTConfig, Any]:
     return build_training_args(StepSFTConfig, {**DEFAULTS, **precision_defaults(), **values})
 
 
-def parse_args(argv: Sequence[str] | None = None) -> tuple[ProjectOptions, StepSFTConfig, Any]:
-    """``(ProjectOptions, StepSFTConfig, ModelConfig)`` from the command line and ``--config``."""
+def parse_args(argv: Sequence[str] | None = None, *,
+               check_inputs: bool = False) -> tuple[ProjectOptions, StepSFTConfig, Any]:
+    """``(ProjectOptions, StepSFTConfig, ModelConfig)`` from the command line and ``--config``; with
+    ``check_inputs`` (the command line) also refuses inputs that are not there, in one line."""
     return parse_training_args(StepSFTConfig, argv, defaults={**DEFAULTS, **precision_defaults()},
-                               prog="training/sft.py")
+                               prog="training/sft.py", check_inputs=check_inputs)
 
 
 def main(project: ProjectOptions, training_args: StepSFTConfig, model_args: Any, *,
@@ -164,4 +166,4 @@ def main(project: ProjectOptions, training_args: StepSFTConfig, model_args: Any,
 
 
 if __name__ == "__main__":
-    main(*parse_args())
+    main(*parse_args(check_inputs=True))
