@@ -31,7 +31,6 @@ values as fractions. The checkpoints are trained first if missing
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -40,6 +39,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from agents.registry import CEILING_MARK, HIDDEN_STATE_AGENTS
+from customer_env.command_line import CommandLineParser, non_negative_int, positive_int
 from customer_env.metrics import paired_difference
 
 #: The model-free baselines; the best of them is the bar SFT has to clear.
@@ -125,13 +125,15 @@ def main(argv: Sequence[str] | None = None, *, config: Any = None) -> dict[str, 
     from customer_env.provenance import provenance
     from training.pipeline import PipelineConfig, ensure_checkpoint, pipeline_dir
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = CommandLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="write DIR/evaluation.json")
-    parser.add_argument("--bootstrap", type=int, default=1000)
-    parser.add_argument("--sessions", type=int, default=None, help="evaluate this many test sessions (default: all)")
+    parser.add_argument("--bootstrap", type=non_negative_int, default=1000)
+    parser.add_argument("--sessions", type=positive_int, default=None,
+                        help="evaluate this many test sessions (default: all)")
     parser.add_argument("--no-ceiling", action="store_true", help="skip the oracle rows")
     add_store_arguments(parser, split="test")  # the page scale defaults to the checkpoints' own
     args = parser.parse_args(argv)
+    data = store_spec_from_args(parser, args)  # a bad --source fails now, not after training the pipeline
     config = config or PipelineConfig()
 
     started = time.perf_counter()
@@ -143,8 +145,8 @@ def main(argv: Sequence[str] | None = None, *, config: Any = None) -> dict[str, 
     available = set(agents.available())
     ceiling_runs = () if args.no_ceiling else tuple(run for run in CEILING if run[1] in available)
     runs = (*RUNS, *ceiling_runs)
-    plan = plan_evaluation(RolloutConfig(data=store_spec_from_args(parser, args), sessions=args.sessions,
-                                         n_bootstrap=args.bootstrap, batch_size=16),
+    plan = plan_evaluation(RolloutConfig(data=data, sessions=args.sessions, n_bootstrap=args.bootstrap,
+                                         batch_size=16),
                            {name: (name, {"checkpoint": checkpoints[name]} if name in checkpoints else {})
                             for _, name, _ in runs})
     for note in plan.notes:
