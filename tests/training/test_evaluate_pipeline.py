@@ -23,8 +23,16 @@ def test_session_bootstrap_and_gap_closed():
 
 @pytest.mark.slow
 def test_writes_evaluation_json_in_the_documented_shape(tmp_path, monkeypatch, tiny_model_dir, small_store_dir):
-    """A real model behind sft and customer_r1 (untrained), the real oracles, the documented file."""
-    monkeypatch.setattr("training.pipeline.ensure_checkpoint", lambda kind, **kw: Path(tiny_model_dir))
+    """A finished (two-step) SFT run behind sft and customer_r1, the real oracles, the documented file."""
+    from training import sft
+    from tests.training.conftest import SMOKE_PROMPT_TOKENS
+
+    run = sft.main(*sft.options(model_name_or_path=str(tiny_model_dir), output_dir=str(tmp_path / "sft"),
+                                source=str(small_store_dir), max_prompt_tokens=SMOKE_PROMPT_TOKENS,
+                                max_completion_length=128, max_examples=8, max_steps=2, per_device_train_batch_size=2,
+                                gradient_accumulation_steps=1, learning_rate=1e-3, warmup_steps=0, bf16=False))
+    monkeypatch.setattr("training.pipeline.ensure_checkpoint", lambda kind, **kw: Path(run))
+    tmp_path = tmp_path / "eval"
     # The small store's train split: its test split has one user, too few for a shuffled persona.
     results = evaluate_pipeline.main(["--out", str(tmp_path), "--source", str(small_store_dir), "--split", "train",
                                       "--sessions", "4", "--bootstrap", "50"])

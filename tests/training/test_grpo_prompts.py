@@ -19,11 +19,11 @@ def test_mixed_group_chance():
 
 @pytest.fixture(scope="module")
 def step_data(tiny_model_dir, small_store):
-    from training.config import load_tokenizer
+    from agents.checkpoint import load_tokenizer
     from training.step_data import load_step_data
 
     tokenizer = load_tokenizer(str(tiny_model_dir), padding_side="left")
-    return tokenizer, load_step_data(tokenizer, store=small_store, max_prompt_tokens=SMOKE_PROMPT_TOKENS,
+    return tokenizer, load_step_data(tokenizer, small_store, max_prompt_tokens=SMOKE_PROMPT_TOKENS,
                                      max_examples=10)
 
 

@@ -26,11 +26,11 @@ def test_history_action_spans_cover_each_past_action_json_only():
 
 @pytest.fixture(scope="module")
 def rows(tiny_model_dir, small_store):
-    from training.config import load_tokenizer
+    from agents.checkpoint import load_tokenizer
     from training.step_data import load_step_data
 
     tokenizer = load_tokenizer(str(tiny_model_dir), padding_side="right")
-    data = load_step_data(tokenizer, store=small_store, max_prompt_tokens=SMOKE_PROMPT_TOKENS, max_examples=12)
+    data = load_step_data(tokenizer, small_store, max_prompt_tokens=SMOKE_PROMPT_TOKENS, max_examples=12)
     return tokenizer, data
 
 
@@ -54,18 +54,17 @@ def test_targets_are_the_completion_and_the_past_actions(rows):
 
 
 def test_sft_trains_on_pre_tokenized_rows(tmp_path, tiny_model_dir, rows):
-    from training.config import SUMMARY_FILE
-    from training.sft import SFTOptions
-    from training.sft import main as sft_main
+    from agents.checkpoint import SUMMARY_FILE
+    from training import sft
 
     tokenizer, data = rows
     targeted = with_history_targets(data, tokenizer, progress=False)
     assert targeted.report["target_tokens"] > sum(
         len(tokenizer(r["completion"][0]["content"])["input_ids"]) for r in data.dataset)
-    options = SFTOptions(model=str(tiny_model_dir), output_dir=str(tmp_path / "sft"), max_steps=2,
-                         per_device_train_batch_size=2, gradient_accumulation_steps=1, learning_rate=1e-3,
-                         warmup_steps=0, logging_steps=1, save_steps=100, bf16=False,
-                         max_prompt_tokens=SMOKE_PROMPT_TOKENS)
-    out = sft_main(options, train_data=targeted)
+    options = sft.options(model_name_or_path=str(tiny_model_dir), output_dir=str(tmp_path / "sft"), max_steps=2,
+                          per_device_train_batch_size=2, gradient_accumulation_steps=1, learning_rate=1e-3,
+                          warmup_steps=0, logging_steps=1, save_steps=100, bf16=False,
+                          max_prompt_tokens=SMOKE_PROMPT_TOKENS)
+    out = sft.main(*options, train_data=targeted)
     summary = json.loads((out / SUMMARY_FILE).read_text())
     assert summary["global_step"] == 2 and summary["data"]["loss_targets"] == "completion+history_actions"

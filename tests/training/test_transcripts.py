@@ -23,7 +23,7 @@ def test_a_transcript_is_the_prompt_layers_session_so_far(small_store):
 
 
 def test_transcript_rows_put_the_loss_on_every_action_and_fit_the_budget(small_store, tiny_model_dir):
-    from training.config import load_tokenizer
+    from agents.checkpoint import load_tokenizer
 
     tokenizer = load_tokenizer(str(tiny_model_dir), padding_side="right")
     rows = transcript_dataset(small_store, tokenizer, max_tokens=4096, progress=False)
