@@ -10,7 +10,8 @@ scores it) with ``agents.rollout``:
 * the ceiling, when the ``oracle`` agents are installed: the store's own generator forked from
   each step's true hidden state (``oracle``), and the same with another user's persona
   (``oracle_shuffled_persona``). They use hidden state no agent has (the latent draws of the
-  session), so they bound what any agent can reach; they are never a competitor.
+  session), so they bound what any agent can reach; they are never a competitor. On data the
+  generator did not write (the oracle refuses it) they are left out, with a note saying why.
 
 For every agent: next-action exact match and the mean Customer-R1 reward, each with a session
 bootstrap 95% interval; exact match per gold action type; the number of distinct answers
