@@ -1,0 +1,102 @@
+"""Let an agent shop freely in OPeRA-Shop-v0 and compare it with the reference shoppers of the same personas.
+
+Example:
+    python examples/simulate.py --agent random --personas 10 --episodes 2 --out runs/sim-random
+    python examples/simulate.py --agent customer_r1 --personas 10 --episodes 2 --out runs/sim-r1
+    python examples/simulate.py --agent reference_shopper --personas 10 --out runs/sim-ref  # the noise floor
+    python examples/simulate.py --agent frequency --out runs/sim-f --resume                # continue a run
+
+Writes ``OUT/<agent>/`` and ``OUT/reference/`` (run directories in the rollout format: view them
+with ``examples/view.py``), ``OUT/comparison.json``, ``OUT/comparison.md`` (the table, also
+printed) and ``OUT/comparison.png`` (the plot).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import agents
+from agents.agent_spec import AgentSpecError, check_options
+from agents.run_files import RunFileError
+from agents.simulate import SimulationConfig, compare_with_reference
+from agents.simulation_report import comparison_table, plot_comparison
+from customer_env.cache import atomic_write_text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--agent", required=True, help=f"one of {', '.join(agents.available())}")
+    p.add_argument("--personas", type=int, default=10, help="the first N users of the store (default 10)")
+    p.add_argument("--episodes", type=int, default=2, help="episodes per persona (default 2)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, required=True, help="folder for the two runs and the comparison")
+    p.add_argument("--resume", action="store_true", help="keep the finished episodes in --out and play the rest")
+    p.add_argument("--overwrite", action="store_true", help="replace the runs in --out")
+    p.add_argument("--checkpoint", help="model or adapter directory (sft, customer_r1)")
+    p.add_argument("--agent-arg", action="append", default=[], metavar="KEY=VALUE", help="extra agent argument")
+    p.add_argument("--source", help="a synthetic store directory (default: the embedded store)")
+    p.add_argument("--page-scale", type=float, help="page length relative to real pages (default 1)")
+    p.add_argument("--max-prompt-tokens", type=int)
+    p.add_argument("--max-steps", type=int, default=SimulationConfig.max_steps, help="steps before an episode is cut")
+    p.add_argument("--reward", choices=("likelihood", "outcome"), help="the shop's reward (default none)")
+    p.add_argument("--no-reference-law", action="store_true",
+                   help="do not compute the reference shopper's law at each step (no gold, no likelihood; faster)")
+    p.add_argument("--batch-size", type=int, default=8, help="episodes advanced together")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (0: none)")
+    p.add_argument("--log-prompts", action="store_true", help="log each step's observation in its sample")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.resume and args.overwrite:
+        parser.exit(2, f"{parser.prog}: error: --resume and --overwrite exclude each other\n")
+    if args.personas < 1 or args.episodes < 1 or args.max_steps < 1:
+        parser.exit(2, f"{parser.prog}: error: --personas, --episodes and --max-steps must be >= 1\n")
+    if (args.agent in ("sft", "customer_r1") and not args.checkpoint and args.page_scale is None
+            and args.source is None):
+        from training.tiny_model import DEFAULT_PAGE_SCALE
+
+        args.page_scale = DEFAULT_PAGE_SCALE
+        print(f"[simulate] the default {args.agent} checkpoint is trained at page scale {DEFAULT_PAGE_SCALE}; "
+              "the shop renders its pages at that scale (--page-scale 1 for full-size pages)")
+    kwargs = {}
+    for pair in args.agent_arg:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            parser.exit(2, f"{parser.prog}: error: --agent-arg expects KEY=VALUE, got {pair!r}\n")
+        kwargs[key] = value
+    if args.checkpoint:
+        kwargs["checkpoint"] = args.checkpoint
+    try:
+        kwargs = check_options(args.agent, kwargs)
+        config = SimulationConfig(personas=args.personas, episodes=args.episodes, seed=args.seed, source=args.source,
+                                  page_scale=args.page_scale, max_prompt_tokens=args.max_prompt_tokens,
+                                  max_steps=args.max_steps, reward=args.reward,
+                                  reference_law=not args.no_reference_law, batch_size=args.batch_size,
+                                  n_bootstrap=args.bootstrap, log_prompts=args.log_prompts)
+        payload = compare_with_reference(args.agent, config, out_dir=args.out, agent_kwargs=kwargs,
+                                         resume=args.resume, overwrite=args.overwrite, progress=not args.quiet)
+    except (AgentSpecError, RunFileError, ValueError, KeyError) as exc:
+        print(f"simulate.py: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"simulate.py: interrupted; finished episodes are in {args.out}; the same command with --resume "
+              "continues", file=sys.stderr)
+        return 130
+    table = comparison_table(payload)
+    atomic_write_text(args.out / "comparison.md", table + "\n")
+    plot = plot_comparison(payload, args.out / "comparison.png")
+    print(table)
+    print(f"\nwrote {args.out / 'comparison.json'}, {args.out / 'comparison.md'}, {plot}; "
+          f"view a run with: python examples/view.py {args.out / args.agent}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
