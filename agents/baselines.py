@@ -47,17 +47,17 @@ from typing import Any, Iterable, Sequence
 
 from agents.base import BaseAgent, Observation
 from customer_env.actions import format_completion
+from customer_env.data.spec import StoreSpec
 from customer_env.metrics import ClickTypeLookup
+from customer_env.prompt.observation import actionable_names
 from customer_env.records import Action, Session
 
 RANDOM_RATIONALE = "I pick something at random."
 FREQUENCY_RATIONALE = "This is what shoppers most often do on a page like this."
 
 
-def page_names(observation: Observation) -> list[str]:
-    """The observation's actionable names, in page order, without blanks or repeats."""
-    names = (line.strip() for line in observation.get("actionable_names", "").splitlines())
-    return list(dict.fromkeys(n for n in names if n))
+#: The observation's actionable names, in page order, without blanks or repeats.
+page_names = actionable_names
 
 
 def _is_input_name(name: str) -> bool:
@@ -170,27 +170,23 @@ def _ranked(counts: Counter) -> list[str]:
     return [k for k, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if counts[k] > 0]
 
 
-def _open_training_store(store: Any, source: Any, split: str, page_scale: float | None) -> Any:
-    if store is not None:
-        return store
-    from customer_env.data import open_store
-
-    return open_store(source, split=split, page_scale=page_scale)
+def _open_training_store(store: Any) -> Any:
+    """An opened store as it is; a :class:`StoreSpec` opened; None: the embedded train split."""
+    if store is None:
+        store = StoreSpec(split="train")
+    return store.open() if isinstance(store, StoreSpec) else store
 
 
 class FrequencyAgent(BaseAgent):
     """The training split's most common behaviour, mapped onto the current page.
 
     Args:
-        store: The training ``OperaStore``; opened from ``source`` / ``split`` when None.
-        source: Data source for ``open_store`` (None: the embedded default).
-        split: The split whose sessions are counted (default ``train``).
-        page_scale: Passed to ``open_store`` for the embedded store.
+        store: The sessions to count: an opened ``OperaStore``, or a
+            :class:`~customer_env.data.spec.StoreSpec` to open (None: the embedded train split).
     """
 
-    def __init__(self, store: Any = None, source: Any = None, split: str = "train",
-                 page_scale: float | None = None) -> None:
-        self.store = _open_training_store(store, source, split, page_scale)
+    def __init__(self, store: Any = None) -> None:
+        self.store = _open_training_store(store)
         sessions = list(self.store.iter_sessions())
         self.table = FrequencyTable.from_sessions(sessions)
         self.lookup = ClickTypeLookup.from_sessions(sessions)
@@ -219,9 +215,8 @@ def _normalise(text: str) -> str:
 class PersonaFrequencyAgent(FrequencyAgent):
     """:class:`FrequencyAgent` on the statistics of the user whose persona the observation shows."""
 
-    def __init__(self, store: Any = None, source: Any = None, split: str = "train",
-                 page_scale: float | None = None) -> None:
-        super().__init__(store=store, source=source, split=split, page_scale=page_scale)
+    def __init__(self, store: Any = None) -> None:
+        super().__init__(store=store)
         sessions_by_user: dict[str, list[Session]] = defaultdict(list)
         for sid in self.store.session_ids:
             session = self.store.session(sid)

@@ -4,7 +4,11 @@ Every run replays exactly the same session ids (fixed from the first environment
 same stores and seed; with ``ablations`` each agent also runs with ``persona_mode`` ``none`` and
 ``shuffled`` (the paper's persona ablations). Agents are :class:`~agents.agent_spec.AgentSpec`
 (or specs written as text, ``customer_r1:checkpoint=runs/x``): all of them are checked before
-the first run starts, so a typo fails in a second, not after an hour of rollouts.
+the first run starts, so a typo fails in a second, not after an hour of rollouts. Checkpoint
+agents are evaluated under their training conditions exactly as a single rollout evaluates them
+(``agents.rollout.plan_evaluation``): at the page scale they were trained at (for every agent, so
+all see the same pages) and, per agent, with its prompt budget; so an agent scores the same here
+as in ``examples/rollout.py``.
 
 With a ``baseline``, every other run gets the paired session-bootstrap difference against it
 (:func:`customer_env.metrics.paired_difference`: the same resampled sessions for both). With
@@ -39,7 +43,7 @@ from typing import Any, Mapping, Sequence
 from agents.agent_spec import AgentSpec, AgentSpecError, agent_specs, parse_agent_spec, resolve_baseline
 from agents.report import comparison_table, plot_distributions, plot_exact_match
 from agents.rollout import (RolloutConfig, RolloutResult, click_type_lookup, make_agent, make_env, open_stores,
-                            run_rollout)
+                            plan_evaluation, run_rollout)
 from agents.run_files import RunFileError, describe_differences, differences
 from customer_env.cache import atomic_write_text
 from customer_env.metrics import paired_difference
@@ -66,6 +70,8 @@ class Comparison:
         paired: Run label -> headline metric -> ``{"value", "low", "high"}`` of it minus its baseline.
         exact_match_plot: The exact-match PNG (None without ``out_dir``).
         specs: The checked, labelled agents.
+        notes: What the evaluation took from the checkpoints' training conditions, and where it
+            departs from them.
     """
 
     results: dict[str, RolloutResult]
@@ -76,6 +82,7 @@ class Comparison:
     paired: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     exact_match_plot: Path | None = None
     specs: list[AgentSpec] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def plan_runs(agents: Sequence[str | AgentSpec], *, ablations: bool = False, persona_mode: str = "real",
@@ -142,9 +149,13 @@ def compare(agents: Sequence[str | AgentSpec], config: RolloutConfig | None = No
     """
     if not agents:
         raise AgentSpecError("compare needs at least one agent")
+    if out_dir is not None:
+        _require_matplotlib()  # before any agent runs, not after all of them
     config = config or RolloutConfig()
     runs, pairs = plan_runs(agents, ablations=ablations, persona_mode=config.persona_mode, baseline=baseline,
                             agent_kwargs=agent_kwargs)
+    plan = plan_evaluation(config, {spec.label: (spec.name, spec.options) for _, spec, _ in runs})
+    config = plan.config
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         start_folder(out, plan_listing(runs, pairs, config), resume=resume, overwrite=overwrite)
@@ -155,7 +166,7 @@ def compare(agents: Sequence[str | AgentSpec], config: RolloutConfig | None = No
     results: dict[str, RolloutResult] = {}
     for label, spec, mode in runs:
         run_config = replace(config, persona_mode=mode)
-        agent = make_agent(spec.name, run_config, train_store=train_store, **spec.options)
+        agent = make_agent(spec.name, run_config, train_store=train_store, **plan.agent_kwargs[spec.label])
         if request_cache is not None:
             from agents.backends.request_cache import use_request_cache
 
@@ -164,8 +175,11 @@ def compare(agents: Sequence[str | AgentSpec], config: RolloutConfig | None = No
         results[label] = run_rollout(
             agent, run_config, store=store, train_store=train_store, progress=progress, desc=label,
             out_dir=out / _slug(label) if out is not None else None, resume=resume, overwrite=overwrite,
-            agent_name=spec.name, extra_info={"label": label, "agent_options": _json_safe(spec.options)})
-    return finish_comparison(runs, results, pairs, store, train_store, out, config)
+            agent_name=spec.name, extra_info={"label": label, "agent_options": _json_safe(spec.options),
+                                              "conditions": {"notes": plan.notes}})
+    comparison = finish_comparison(runs, results, pairs, store, train_store, out, config)
+    comparison.notes = plan.notes
+    return comparison
 
 
 def finish_comparison(runs: Sequence[tuple[str, AgentSpec, str]], results: Mapping[str, RolloutResult],
@@ -268,6 +282,13 @@ def _summary(runs: Sequence[tuple[str, AgentSpec, str]], results: Mapping[str, R
 
 def _json_safe(options: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(dict(options), default=str))
+
+
+def _require_matplotlib() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise ImportError("the comparison's plots need matplotlib: pip install 'customer-r1[compare]'")
 
 
 def _slug(label: str) -> str:

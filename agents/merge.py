@@ -29,13 +29,13 @@ from typing import Any, Mapping, Sequence
 
 from agents.agent_spec import AgentSpec
 from agents.compare import SUMMARY_FILE, Comparison, finish_comparison, planned, read_listing
-from agents.rollout import (RolloutConfig, RolloutResult, click_type_lookup, git_commit, open_stores,
-                            package_versions, results_payload)
+from agents.rollout import RolloutConfig, RolloutResult, click_type_lookup, open_stores, results_payload
 from agents.run_files import (RUN_FILE, RunFileError, RunManifest, canonical_order, describe_differences,
                               differences, read_manifest, read_results, read_samples, run_files_present,
                               write_run_files)
 from agents.sharding import Shard
 from customer_env.metrics import StepRecord, evaluate
+from customer_env.provenance import provenance
 
 
 class MergeError(ValueError):
@@ -104,6 +104,7 @@ def merge_runs(shard_dirs: Sequence[str | Path], out_dir: str | Path, *, store: 
                        seed=config.seed)
     manifest = replace(first, config={**first.config, "shard": None}, sessions=list(first.selected), shard=None)
     info = _merged_info(dirs, manifests, results, shards, manifest, config, len(ordered))
+    info["provenance"] = provenance(stores={"evaluated": store, "train": train_store})
     merged = RolloutResult(ordered, metrics, info, manifest)
     merged.files = write_run_files(out, ordered, results_payload(merged), manifest)
     return merged
@@ -158,18 +159,17 @@ def _merged_info(dirs: Sequence[Path], manifests: Sequence[RunManifest], results
     rollout["steps"] = steps
     if "wall_s" in rollout:
         rollout["wall_s"] = round(rollout["wall_s"], 3)  # summed over the shards: machine time, not elapsed
-    commits = sorted({str(r.get("git_commit")) for r in results})
+    commits = sorted({str(_git_commit(r)) for r in results})
     info.update({
         "config": {**manifest.config},
         "env": {**(results[0].get("env") or {}), "sessions": len(manifest.sessions)},
         "rollout": rollout,
-        "git_commit": git_commit(), "packages": package_versions(),
         "run": {"shard": None, "selected_sessions": len(manifest.selected), "sessions": len(manifest.sessions),
                 "fingerprints": manifest.fingerprints(), "resume": None,
                 "merged_from": [{"dir": str(d), "shard": str(s), "sessions": len(m.sessions),
                                  "steps": (r.get("rollout") or {}).get("steps"),
                                  "wall_s": (r.get("rollout") or {}).get("wall_s"),
-                                 "samples_sha256": r.get("samples_sha256"), "git_commit": r.get("git_commit"),
+                                 "samples_sha256": r.get("samples_sha256"), "git_commit": _git_commit(r),
                                  "agent": r.get("agent")}
                                 for d, s, m, r in sorted(zip(dirs, shards, manifests, results),
                                                          key=lambda x: x[1].index)],
@@ -177,6 +177,11 @@ def _merged_info(dirs: Sequence[Path], manifests: Sequence[RunManifest], results
         "seed": config.seed,
     })
     return info
+
+
+def _git_commit(results: Mapping[str, Any]) -> str | None:
+    """The code version a shard's ``results.json`` records (in its provenance)."""
+    return (results.get("provenance") or {}).get("git_commit")
 
 
 def is_comparison_folder(path: str | Path) -> bool:

@@ -22,7 +22,7 @@ the full page before the step (no prompt budget applies here; the environment ch
 rendered page). Definitions: ``docs/METRICS.md``.
 
 Example:
-    >>> report = score_predictions("preds.jsonl", split="test")  # doctest: +SKIP
+    >>> report = score_predictions("preds.jsonl", data=StoreSpec(split="test"))  # doctest: +SKIP
     >>> report.counts  # doctest: +SKIP
     {'scored': 992, 'missing': 0, 'extra': 0, 'duplicates': 0, 'malformed': 1, 'invalid': 3, 'ungrounded': 5}
 """
@@ -37,7 +37,9 @@ from typing import Any
 from agents.rollout import click_type_lookup
 from agents.run_files import check_predictions_file
 from customer_env.actions import parse_completion
+from customer_env.data.spec import StoreSpec
 from customer_env.metrics import StepRecord, evaluate
+from customer_env.provenance import file_sha256, provenance
 from customer_env.records import session_outcome
 
 Key = tuple[str, int]
@@ -64,6 +66,7 @@ class PredictionReport:
     duplicates: list[tuple[int, Key]]
     invalid: int
     ungrounded: int = 0
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -139,21 +142,26 @@ def _problem(obj: Any) -> str | None:
     return None
 
 
-def score_predictions(path: str | Path, *, split: str = "test", source: str | None = None, store: Any = None,
+def score_predictions(path: str | Path, *, data: StoreSpec | None = None, store: Any = None,
                       train_store: Any = None, only_predicted_sessions: bool = False, check_names: bool = True,
                       n_bootstrap: int = 1000, seed: int = 0) -> PredictionReport:
     """Score a predictions file against a split (see the module docstring).
 
     Args:
+        path: The JSONL file.
+        data: The scored data (default: the embedded store's test split); its training split
+            gives the click-type lookup.
+        store, train_store: Already opened stores instead of ``data``.
         check_names: Read each predicted session's pages to measure grounding; False skips it
             (faster; the grounding rate is then reported as not measured). It changes no other
             number.
+        only_predicted_sessions, n_bootstrap, seed: See the module docstring.
     """
-    from customer_env.data import open_store
     from customer_env.prompt import compress_page
 
-    store = store if store is not None else open_store(source, split=split)
-    train_store = train_store if train_store is not None else open_store(source, split="train")
+    data = data if data is not None else StoreSpec(split="test")
+    store = store if store is not None else data.open()
+    train_store = train_store if train_store is not None else data.with_split("train").open()
     check_predictions_file(path)  # a run's samples file is scored only as its results were computed
     predictions = read_predictions(path)
     predicted_sessions = {sid for sid, _ in predictions.entries}
@@ -184,5 +192,7 @@ def score_predictions(path: str | Path, *, split: str = "test", source: str | No
                 session_outcome=outcome))
     extra = sorted(k for k in predictions.entries if k not in gold_keys)
     metrics = evaluate(records, click_type_lookup(train_store, store), n_bootstrap=n_bootstrap, seed=seed)
+    record = provenance(stores={"evaluated": store, "train": train_store},
+                        fingerprints={"predictions": file_sha256(path)})
     return PredictionReport(metrics, records, missing, extra, predictions.malformed, predictions.duplicates,
-                            invalid, ungrounded)
+                            invalid, ungrounded, record)

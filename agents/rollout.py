@@ -15,6 +15,13 @@ does not parse is a format failure in every metric (``rollout.parse_errors`` cou
 well-formed action on an element that is not on the rendered page is scored like any other
 prediction and counted as ungrounded (``rollout.ungrounded_predictions``, the grounding rate).
 
+A trained checkpoint is evaluated under the conditions it was trained on
+(:func:`plan_evaluation`): the page scale of its training data when the config leaves the page
+scale open, and its prompt budget when the config leaves the budget open. The agent's model is
+never asked what its context is; the checkpoint says what it was trained with
+(``agents.checkpoint.TrainingConditions``). Any difference from the training conditions that
+the config asks for is kept and reported in ``info["conditions"]``.
+
 With ``out_dir`` the run is written as it goes (``agents.run_files``): ``run.json`` first, each
 sample appended and flushed as soon as it is scored, ``results.json`` (with the samples' hash)
 at the end. ``resume=True`` continues an interrupted run from its directory: the environment
@@ -37,45 +44,43 @@ import hashlib
 import html
 import json
 import logging
-import subprocess
 import time
 from collections import Counter
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field, fields
-from importlib import metadata
+from dataclasses import asdict, dataclass, field, fields, replace
 from itertools import chain
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 from agents.base import Agent, act_many, describe_agent, observe_agent, reset_agent
+from agents.checkpoint import ResolvedCheckpoint, TrainingConditions, checkpoint_of
 from agents.run_files import RESULTS_FILE, SAMPLES_FILE  # noqa: F401 - re-exported (the viewer's names)
 from agents.run_files import (RecordedSample, RunFileError, RunManifest, RunWriter, agent_identity, prompt_sha256,
                               json_text, sample_line, write_run_files)
 from agents.sharding import Shard
 from customer_env.data.decode import parse_timestamp, user_id_from_session_id
+from customer_env.data.spec import StoreSpec
 from customer_env.metrics import ClickTypeLookup, StepRecord, evaluate
+from customer_env.provenance import provenance
 from customer_env.records import session_outcome
 
 logger = logging.getLogger(__name__)
-
-PACKAGES = ("customer-r1", "torch", "transformers", "trl", "peft", "gymnasium", "numpy", "openai")
-
 
 @dataclass
 class RolloutConfig:
     """Which sessions to replay and how (the environment's options, plus rollout's own).
 
     Attributes:
-        split: The evaluated split (default ``test``).
-        source: Data source (None: the embedded synthetic store).
-        page_scale: Embedded store only: its page scale (None: full-length pages). The default
-            tiny checkpoints were trained at ``training.tiny_model.DEFAULT_PAGE_SCALE`` (0.1).
+        data: The evaluated data (default: the embedded store's test split); the training split
+            of the same data gives the frequency agents' statistics and the click-type lookup.
+            A page scale left open (None) becomes a checkpoint's training scale
+            (:func:`plan_evaluation`).
         sessions: A count (spread evenly, deterministic), a list of ids, or None for all.
         persona: A user id: that user's sessions only.
         persona_mode: ``real``, ``none`` or ``shuffled``.
         on_mismatch: ``teacher_forced``, ``continue`` or ``terminate``.
-        max_prompt_tokens: Prompt budget (None: the environment's default, capped to the agent
-            model's context when the agent exposes one).
+        max_prompt_tokens: Prompt budget (None: the agent's training budget when it comes from a
+            checkpoint that records one, else the environment's default).
         seed: Seed of the environment, the bootstrap and (through ``agents.make``) the agent.
         batch_size: Sessions advanced in lockstep for agents with ``act_batch``.
         n_bootstrap: Bootstrap resamples of the confidence intervals (0: none).
@@ -85,9 +90,7 @@ class RolloutConfig:
             carries ``prompt_sha256`` either way.
     """
 
-    split: str = "test"
-    source: str | None = None
-    page_scale: float | None = None
+    data: StoreSpec = field(default_factory=lambda: StoreSpec(split="test"))
     sessions: int | list[str] | None = None
     persona: str | None = None
     persona_mode: str = "real"
@@ -112,6 +115,8 @@ class RolloutConfig:
         if unknown:
             raise ValueError(f"unknown rollout config field(s) {unknown}")
         values = dict(data)
+        values["data"] = StoreSpec.from_dict(values["data"]) if isinstance(values.get("data"), Mapping) else \
+            values.get("data", StoreSpec(split="test"))
         values["shard"] = Shard.from_dict(values.get("shard"))
         return cls(**values)
 
@@ -139,11 +144,78 @@ class RolloutResult:
 
 
 def open_stores(config: RolloutConfig) -> tuple[Any, Any]:
-    """The evaluated store and the training store of ``config.source``."""
-    from customer_env.data import open_store
+    """The evaluated store and the training split of the same data."""
+    return config.data.open(), config.data.with_split("train").open()
 
-    return (open_store(config.source, split=config.split, page_scale=config.page_scale),
-            open_store(config.source, split="train", page_scale=config.page_scale))
+
+@dataclass
+class EvaluationPlan:
+    """Agents and a rollout config matched to the conditions the agents' checkpoints were trained on.
+
+    Attributes:
+        config: The config to run, with the checkpoints' page scale when it left it open.
+        agent_kwargs: Per run label, the agent's keyword arguments, ``checkpoint=`` resolved (a
+            directory or hub id), so that every run loads the very checkpoint the plan read.
+        checkpoints: Per run label of an agent that loads a checkpoint, what it says.
+        notes: What was adopted from the checkpoints, and where the config departs from them.
+    """
+
+    config: RolloutConfig
+    agent_kwargs: dict[str, dict[str, Any]]
+    checkpoints: dict[str, ResolvedCheckpoint]
+    notes: list[str]
+
+
+def plan_evaluation(config: RolloutConfig, agents: Mapping[str, tuple[str, Mapping[str, Any]]]) -> EvaluationPlan:
+    """Evaluate checkpoints on the pages they were trained on (the one resolver of training conditions).
+
+    Every agent that loads a checkpoint (``agents.checkpoint.checkpoint_of``) has it resolved and
+    its ``training_summary.json`` read. When ``config.data`` is the embedded store with no page
+    scale, and the checkpoints were trained on the embedded store, their page scale is adopted
+    (the sessions and actions are the same at every scale; only the pages' filler differs). A
+    page scale given in the config is kept, and noted when a checkpoint was trained at another.
+    The prompt budget is per agent, at rollout (see :func:`run_rollout`).
+
+    Args:
+        config: The requested rollout.
+        agents: Run label -> (agent name, keyword arguments with ``checkpoint=`` where given); the
+            label is the agent name unless one agent runs with several options.
+
+    Raises:
+        ValueError: When the checkpoints were trained at different page scales and the config
+            does not choose one (every agent of a comparison sees the same pages).
+    """
+    kwargs = {label: dict(values) for label, (_, values) in agents.items()}
+    checkpoints: dict[str, ResolvedCheckpoint] = {}
+    for label, (name, _) in agents.items():
+        resolved = checkpoint_of(name, kwargs[label])
+        if resolved is not None:
+            checkpoints[label] = resolved
+            kwargs[label]["checkpoint"] = resolved.path
+    notes: list[str] = []
+    trained = {name: r.conditions for name, r in checkpoints.items() if r.conditions is not None}
+    for name in sorted(set(checkpoints) - set(trained)):
+        notes.append(f"{name}: checkpoint {checkpoints[name].path} records no training conditions; "
+                     "evaluating as configured")
+    data = config.data
+    embedded = {name: c.data.page_scale for name, c in trained.items() if c.data.is_embedded}
+    if data.is_embedded and data.page_scale is None and embedded:
+        scales = sorted(set(embedded.values()), key=lambda v: -1.0 if v is None else v)
+        if len(scales) > 1:
+            raise ValueError("the checkpoints were trained at different page scales ("
+                             + ", ".join(f"{n}: {v}" for n, v in sorted(embedded.items()))
+                             + "); choose one for all agents (--page-scale)")
+        if scales[0] is not None:
+            data = data.replace(page_scale=scales[0])
+            notes.append(f"evaluating on the embedded store at page scale {scales[0]:g}, the scale "
+                         f"{', '.join(sorted(embedded))} trained at")
+    for name, conditions in sorted(trained.items()):
+        if conditions.data.is_embedded and data.is_embedded and conditions.data.page_scale != data.page_scale:
+            notes.append(f"{name} was trained at page scale {conditions.data.page_scale}, evaluated at "
+                         f"{data.page_scale}")
+        if conditions.data.source != data.source:
+            notes.append(f"{name} was trained on {conditions.data.describe()}, evaluated on {data.describe()}")
+    return EvaluationPlan(replace(config, data=data), kwargs, checkpoints, notes)
 
 
 def click_type_lookup(*stores: Any) -> ClickTypeLookup:
@@ -153,7 +225,8 @@ def click_type_lookup(*stores: Any) -> ClickTypeLookup:
 
 def make_agent(name: str, config: RolloutConfig, *, train_store: Any = None, **kwargs: Any) -> Agent:
     """``agents.make(name, **kwargs)``, adding what the factory declares and the caller left out:
-    ``seed`` (the rollout's), ``store`` (the training store) and ``source`` (the rollout's)."""
+    ``seed`` (the rollout's), ``store`` (the training store, else the config's training split,
+    opened) and ``source`` (the config's data source)."""
     import inspect
 
     from agents.registry import factory
@@ -164,22 +237,41 @@ def make_agent(name: str, config: RolloutConfig, *, train_store: Any = None, **k
                     if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
     except (TypeError, ValueError):
         accepted = set()
-    context = {"seed": config.seed, "source": config.source}
-    if train_store is not None:
-        context["store"] = train_store
+    context: dict[str, Any] = {"seed": config.seed, "source": config.data.source}
+    if "store" in accepted and "store" not in kwargs:
+        context["store"] = train_store if train_store is not None else config.data.with_split("train").open()
     extra = {k: v for k, v in context.items() if k in accepted and k not in kwargs}
     return build(**kwargs, **extra)
 
 
-def _model_context(agent: Agent) -> tuple[Any, int | None]:
-    """The agent model's tokenizer and its prompt room (context minus max_new_tokens), if exposed."""
-    backend = getattr(agent, "backend", None)
-    tokenizer, model = getattr(backend, "tokenizer", None), getattr(backend, "model", None)
-    positions = getattr(getattr(model, "config", None), "max_position_embeddings", None)
-    params = getattr(agent, "params", None) or getattr(backend, "params", None)
-    if not isinstance(positions, int):
-        return tokenizer, None
-    return tokenizer, positions - int(getattr(params, "max_new_tokens", 0) or 0)
+def agent_tokenizer(agent: Agent) -> Any:
+    """The tokenizer of the agent's model, when its backend exposes one (it counts the budget)."""
+    return getattr(getattr(agent, "backend", None), "tokenizer", None)
+
+
+def prompt_budget(config: RolloutConfig, conditions: TrainingConditions | None) -> tuple[int | None, str]:
+    """The prompt budget of a rollout and where it comes from: the config, the checkpoint's
+    training budget, or (None) the environment's default."""
+    if config.max_prompt_tokens is not None:
+        return config.max_prompt_tokens, "config"
+    if conditions is not None:
+        return conditions.max_prompt_tokens, "checkpoint"
+    return None, "environment default"
+
+
+def _trained_on_other_data(conditions: TrainingConditions | None, data: StoreSpec, train_store: Any) -> str | None:
+    """Why the training split opened here is not the one the checkpoint trained on, though it has the
+    same source, variant and page scale (a regenerated or changed store); None when it is, when the
+    data differ anyway (then the plan's notes say so), or when the checkpoint does not say."""
+    if conditions is None or conditions.store_fingerprint is None:
+        return None
+    trained = conditions.data
+    if (trained.source, trained.variant, trained.page_scale) != (data.source, data.variant, data.page_scale):
+        return None
+    here = getattr(train_store, "fingerprint", None)
+    if here is None or here == conditions.store_fingerprint:
+        return None
+    return f"the training store's fingerprint was {conditions.store_fingerprint[:16]}, this one's is {here[:16]}"
 
 
 def make_env(config: RolloutConfig, store: Any, sessions: Any, *, tokenizer: Any = None,
@@ -216,7 +308,8 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
         overwrite: Replace a run recorded in ``out_dir`` (without it, or ``resume``, an existing
             run there is refused).
         agent_name: The registered name the agent was made from (recorded, and part of the identity).
-        extra_info: More entries for ``info`` (and ``results.json``), e.g. a comparison's label.
+        extra_info: More entries for ``info`` (and ``results.json``), e.g. a comparison's label;
+            its ``conditions`` (the evaluation plan's ``notes``) join ``info["conditions"]``.
         desc: The progress bar's label (compare labels each bar with its run).
 
     Raises:
@@ -229,13 +322,15 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
         opened = open_stores(config)
         store = opened[0] if store is None else store
         train_store = opened[1] if train_store is None else train_store
-    tokenizer, room = _model_context(agent)
-    budget = config.max_prompt_tokens
-    capped_from = None
-    if room is not None and (budget is None or budget > room):
-        capped_from, budget = budget, room
-        logger.warning("prompt budget set to %d tokens: the agent's model context minus its max_new_tokens "
-                       "(requested: %s)", room, capped_from if capped_from is not None else "the default")
+    tokenizer = agent_tokenizer(agent)
+    conditions: TrainingConditions | None = getattr(agent, "trained_conditions", None)
+    budget, budget_source = prompt_budget(config, conditions)
+    if conditions is not None and budget != conditions.max_prompt_tokens:
+        logger.warning("evaluating with a %s-token prompt budget; the checkpoint was trained with %d",
+                       budget, conditions.max_prompt_tokens)
+    trained_on_other_data = _trained_on_other_data(conditions, config.data, train_store)
+    if trained_on_other_data:
+        logger.warning("the checkpoint was trained on another version of this data: %s", trained_on_other_data)
     first = make_env(config, store, config.sessions, tokenizer=tokenizer, max_prompt_tokens=budget)
     selected = list(first.unwrapped.session_ids)
     session_ids = config.shard.select(selected) if config.shard is not None else selected
@@ -316,10 +411,11 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
     info = {
         **({"agent_name": agent_name} if agent_name is not None else {}),
         "agent": describe_agent(agent), "config": asdict(config), "seed": config.seed,
-        "env": {"max_prompt_tokens": first.unwrapped.max_prompt_tokens,
-                "max_prompt_tokens_capped_from": capped_from,
+        "env": {"max_prompt_tokens": first.unwrapped.max_prompt_tokens, "max_prompt_tokens_from": budget_source,
                 "tokenizer": getattr(tokenizer, "name_or_path", None) if tokenizer is not None else None,
                 "sessions": len(session_ids), "lanes": lanes},
+        "conditions": {"trained": conditions.to_dict() if conditions is not None else None,
+                       "trained_on_other_data": trained_on_other_data},
         "dataset": {"description": store.description, "split": store.split, "variant": store.variant,
                     "fingerprint": store.fingerprint, "train_fingerprint": train_store.fingerprint},
         "rollout": {"steps": len(samples), "wall_s": round(time.perf_counter() - started, 3),
@@ -330,13 +426,14 @@ def run_rollout(agent: Agent, config: RolloutConfig | None = None, *, store: Any
                     "prompts_over_budget": sum(1 for s in samples if not s["within_budget"]),
                     "steps_with_page_elements_dropped": sum(1 for s in samples if s["page_elements_dropped"]),
                     "steps_with_gold_target_not_in_prompt": sum(1 for s in samples if not s["gold_in_prompt"])},
-        "git_commit": git_commit(), "packages": package_versions(),
+        "provenance": provenance(stores={"evaluated": store, "train": train_store}),
         "run": {"shard": str(config.shard) if config.shard is not None else None,
                 "selected_sessions": len(selected), "sessions": len(session_ids),
                 "fingerprints": manifest.fingerprints(),
                 "resume": writer.state.as_dict() if writer is not None else None},
-        **dict(extra_info or {}),
+        **{k: v for k, v in (extra_info or {}).items() if k != "conditions"},
     }
+    info["conditions"].update((extra_info or {}).get("conditions") or {})  # e.g. the evaluation plan's notes
     result = RolloutResult(samples, metrics, info, manifest)
     if writer is not None:
         result.files = writer.finish(results_payload(result))
@@ -396,7 +493,7 @@ def _shown(name: str | None, page_text: str) -> bool:
 
 def results_payload(result: RolloutResult) -> dict[str, Any]:
     """What ``results.json`` holds besides the samples file's name and hash."""
-    return {**result.info, "metrics": result.metrics, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    return {**result.info, "metrics": result.metrics}
 
 
 def write_rollout(result: RolloutResult, out_dir: str | Path) -> tuple[Path, Path]:
@@ -438,27 +535,3 @@ def step_line(sample: Mapping[str, Any]) -> str:
     mark = "correct" if sample["correct"] else "wrong"
     return (f"{session_label(sample['session_id'])} #{sample['step_index']:<3} human {json_text(gold)}"
             f" | agent {agent} | reward {sample['reward']:g} {mark}")
-
-
-def git_commit() -> str | None:
-    """The repository's HEAD commit (with ``+dirty`` when the tree has changes), or None."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
-        if head.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, timeout=10)
-        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str | None]:
-    """Installed versions of the packages that shape results (None when absent)."""
-    versions: dict[str, str | None] = {}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions

@@ -464,7 +464,8 @@ def _header(run: Run, label: str) -> RunHeader:
                               ("on mismatch", ("config", "on_mismatch"))))
     provenance = _facts(results, (("agent", ("agent", "name")), ("dataset", ("dataset", "description")),
                                   ("fingerprint", ("dataset", "fingerprint")), ("seed", ("seed",)),
-                                  ("git commit", ("git_commit",)), ("created", ("created",))))
+                                  ("git commit", ("provenance", "git_commit")),
+                                  ("created", ("provenance", "created"))))
     notes = list(run.notes)
     if run.skipped:
         notes.append(f"{sum(run.skipped.values())} sample lines skipped: "

@@ -177,5 +177,7 @@ def report(title: str, table: str, payload: dict[str, Any], out: str | None, not
               + (f", load average {load:.1f} at the start" if load is not None else "")
               + (f", GPU {payload['gpu']}" if payload.get("gpu") else "") + ".")
     if out:
-        write_json(out, payload)
+        from customer_env.provenance import provenance
+
+        write_json(out, {**payload, "provenance": provenance()})
         print(f"\nresults written to {out}")

@@ -29,12 +29,13 @@ _LAZY_ATTRIBUTES = {
     "OperaStepEnv": "customer_env.step_env",
     "WireActionSpace": "customer_env.spaces",
     "open_store": "customer_env.data",
+    "StoreSpec": "customer_env.data",
     "export_step_dataset": "customer_env.export",
     "iter_step_examples": "customer_env.export",
 }
 
 if TYPE_CHECKING:
-    from customer_env.data import open_store
+    from customer_env.data import StoreSpec, open_store
     from customer_env.env import OperaEnv
     from customer_env.export import export_step_dataset, iter_step_examples
     from customer_env.spaces import WireActionSpace

@@ -7,6 +7,24 @@ ours: column names, action and click types, the hub repository and its file layo
 from __future__ import annotations
 
 HUB_REPO_ID = "NEU-HAI/OPeRA"
+HUB_URL = "https://huggingface.co/datasets/NEU-HAI/OPeRA"
+#: OPeRA's licence and the use its card allows.
+LICENSE = "CC-BY-4.0"
+LICENSE_TERMS = "CC-BY-4.0, for research purposes only"
+
+#: How to cite the dataset (arXiv 2506.05606) and the method (arXiv 2510.07230).
+OPERA_CITATION = """@misc{wang2025operadatasetobservationpersona,
+  title={OPeRA: A Dataset of Observation, Persona, Rationale, and Action for Evaluating LLMs on Human Online Shopping Behavior Simulation},
+  author={Ziyi Wang and Yuxuan Lu and Wenbo Li and Amirali Amini and Bo Sun and Yakov Bart and Weimin Lyu and Jiri Gesi and Tian Wang and Jing Huang and Yu Su and Upol Ehsan and Malihe Alikhani and Toby Jia-Jun Li and Lydia Chilton and Dakuo Wang},
+  year={2025}, eprint={2506.05606}, archivePrefix={arXiv}, primaryClass={cs.CL},
+  url={https://arxiv.org/abs/2506.05606}
+}"""
+CUSTOMER_R1_CITATION = """@misc{wang2025customerr1,
+  title={Customer-R1: Personalized Simulation of Human Behaviors via RL-based LLM Agent in Online Shopping},
+  author={Ziyi Wang and Yuxuan Lu and Yimeng Zhang and Jing Huang and Dakuo Wang},
+  year={2025}, eprint={2510.07230}, archivePrefix={arXiv}, primaryClass={cs.CL},
+  url={https://arxiv.org/abs/2510.07230}
+}"""
 VARIANTS = ("filtered", "full")
 SPLITS = ("train", "test")
 

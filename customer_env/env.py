@@ -128,13 +128,13 @@ class OperaEnv(gym.Env[dict, str]):
         persona: Whose behaviour to simulate: None (every user), a user id (that user's sessions
             and persona), or a survey-shaped dict, a :class:`~customer_env.records.Persona` or
             persona text (a counterfactual). Example: ``persona="324934a2-..."``.
-        source: Where to read OPeRA: None (the embedded synthetic store), ``"hub"`` or a local
-            directory in the hub layout. Example: ``source="~/data/OPeRA"``.
-        variant: ``"filtered"`` (the task's data, the default) or ``"full"``.
-        split: ``"train"`` (the default) or ``"test"``. Example: ``split="test"``.
-        store: An already opened store (trainers and tests share one) instead of ``source``;
-            ``variant`` and ``split``, if given, must match it. Example:
-            ``store=open_store(split="test")``.
+        store: The data: a :class:`~customer_env.data.spec.StoreSpec` (e.g.
+            ``store=StoreSpec(source="~/data/OPeRA", split="test")``), or an already opened store
+            (trainers and tests share one; ``variant`` and ``split``, if given, must match it).
+            None: the embedded synthetic store's train split.
+        source, variant, split, revision, page_scale, strict: The fields of a
+            :class:`~customer_env.data.spec.StoreSpec`, as keywords (``gym.make("OPeRA-v0",
+            split="test")``): checked and opened by the spec, never with ``store=`` a spec.
         persona_mode: ``"real"``, ``"none"`` or ``"shuffled"``. Example: ``persona_mode="none"``.
         shuffle_seed: Seed of the user derangement of ``persona_mode="shuffled"``.
         sessions: Session ids to replay, or a count (that many sessions spread evenly over the
@@ -151,10 +151,6 @@ class OperaEnv(gym.Env[dict, str]):
         on_mismatch: ``"teacher_forced"``, ``"continue"`` or ``"terminate"`` (module docstring).
         render_mode: None or ``"ansi"``.
         max_episode_steps: Truncate an episode after this many steps. Example: ``5``.
-        strict: Passed to ``open_store``: raise on the first data problem instead of counting it.
-        revision: Passed to ``open_store`` for ``source="hub"``: the dataset revision.
-        page_scale: Passed to ``open_store`` for the embedded store: page length relative to real
-            pages, or ``"compact"``. Example: ``page_scale="compact"`` (small, fast pages).
 
     Example:
         >>> from customer_env.env import OperaEnv
@@ -203,8 +199,8 @@ class OperaEnv(gym.Env[dict, str]):
         if max_episode_steps is not None and max_episode_steps <= 0:
             raise ValueError(f"max_episode_steps must be positive or None, got {max_episode_steps}")
 
-        self.store = _open(store, source, variant, split, strict=strict, revision=revision,
-                           page_scale=page_scale)
+        self.store = _open(store, source=source, variant=variant, split=split, revision=revision,
+                           page_scale=page_scale, strict=strict)
         self.persona_mode = persona_mode
         self.history_source = history_source
         self.on_mismatch = on_mismatch

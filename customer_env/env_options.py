@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping, Sequence, Union
 import numpy as np
 
 from customer_env.constants import SURVEY_SECTIONS
-from customer_env.data import open_store
+from customer_env.data.spec import StoreSpec
 from customer_env.data.persona import persona_from_survey
 from customer_env.prompt import HFTokenCounter, TokenCounter, default_counter
 from customer_env.records import Persona, Step
@@ -34,15 +34,25 @@ def is_scored(step: Step) -> bool:
     return action.is_predictable and (action.type == "terminate" or bool(action.name))
 
 
-def _open(store: Any, source: str | None, variant: str | None, split: str | None, **options: Any) -> Any:
-    """The given store (checked against ``variant`` and ``split``) or a newly opened one."""
+def _open(store: Any, **store_options: Any) -> Any:
+    """The given store (checked against ``variant`` and ``split``), or the one a spec names.
+
+    ``store`` is an opened store, a :class:`~customer_env.data.spec.StoreSpec`, or None; the
+    keyword options (``source``, ``variant``, ``split``, ``revision``, ``page_scale``, ``strict``;
+    None when not given) are the spec's fields, written out as ``gym.make`` keywords.
+    """
+    given = {k: v for k, v in store_options.items() if v is not None and v is not False}
     if store is None:
-        return open_store(source, variant or "filtered", split or "train", **options)
-    opening = {"source": source, **options}
-    if any(opening[k] not in (None, False) for k in ("source", "strict", "revision", "page_scale")):
-        raise ValueError("give either store= or the options that open one (source=, strict=, "
-                         "revision=, page_scale=), not both")
-    for option, value in (("variant", variant), ("split", split)):
+        return StoreSpec(**given).open()
+    if isinstance(store, StoreSpec):
+        if given:
+            raise ValueError(f"give either store=StoreSpec(...) or its options {sorted(given)}, not both")
+        return store.open()
+    opening = sorted(set(given) - {"variant", "split"})
+    if opening:
+        raise ValueError(f"give either store= or the options that open one ({', '.join(opening)}=), not both")
+    for option in ("variant", "split"):
+        value = given.get(option)
         if value is not None and value != getattr(store, option, value):
             raise ValueError(f"{option}={value!r} but the given store holds {getattr(store, option)!r}")
     return store

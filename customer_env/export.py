@@ -11,10 +11,17 @@ deterministic sentence derived from the action ("I'll open the reviews."), ``"em
 blank. The ``rationale_source`` column (``human`` / ``template`` / ``empty``) says which, so a
 generated rationale is never taken for a human one.
 
-Columns: ``prompt`` (system + user messages), ``completion`` (one assistant message),
-``gold_type``, ``gold_name``, ``gold_text``, ``gold_click_type``, ``page_names`` (JSON list),
-``session_id``, ``step_index``, ``user_id``, ``human_rationale``, ``rationale_source``,
-``persona_mode``, ``prompt_tokens``, ``fits``.
+This module owns the step dataset's schema (:data:`STEP_COLUMNS`): ``prompt`` (system + user
+messages), ``completion`` (one assistant message), the gold columns :data:`GOLD_COLUMNS`
+(``gold_type``, ``gold_name``, ``gold_text``, ``gold_click_type``), ``page_names`` (the page's
+names as a JSON list: :func:`encode_page_names` / :func:`decode_page_names`), ``session_id``,
+``step_index``, ``user_id``, ``human_rationale``, ``rationale_source``, ``persona_mode``,
+``prompt_tokens``, ``fits``. Trainers and reward functions import these names (and
+:func:`gold_from_columns`) instead of spelling them.
+
+``python -m customer_env.export --out DIR`` writes both splits as a ``datasets.DatasetDict``
+whose ``DatasetInfo`` carries OPeRA's licence (CC-BY-4.0, research purposes only) and the
+citations; ``--push-to-hub REPO`` uploads it.
 
 Example:
     >>> from customer_env.export import export_step_dataset
@@ -25,8 +32,12 @@ Example:
 
 from __future__ import annotations
 
+import argparse
 import json
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+import math
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Collection, Iterator, Mapping, Sequence
 
 from tqdm.auto import tqdm
 
@@ -39,6 +50,21 @@ if TYPE_CHECKING:
     import datasets
 
 RATIONALE_FILLS = ("template", "empty")
+
+#: The step dataset's columns, in order, and the kind of each: the one definition of the schema.
+STEP_COLUMNS: dict[str, str] = {
+    "prompt": "messages", "completion": "messages",
+    "gold_type": "string", "gold_name": "string", "gold_text": "string", "gold_click_type": "string",
+    "page_names": "string", "session_id": "string", "step_index": "int32", "user_id": "string",
+    "human_rationale": "string", "rationale_source": "string", "persona_mode": "string",
+    "prompt_tokens": "int32", "fits": "bool",
+}
+#: TRL's conversational prompt-completion columns (what SFT trains on).
+CONVERSATION_COLUMNS = ("prompt", "completion")
+#: The columns that hold the recorded action (what reward functions score against).
+GOLD_COLUMNS = ("gold_type", "gold_name", "gold_text", "gold_click_type")
+#: The column holding the current page's names (the valid targets), a JSON list.
+PAGE_NAMES_COLUMN = "page_names"
 
 #: What the template rationale says for a click, by click type.
 _CLICK_TEMPLATES = {
@@ -183,7 +209,7 @@ def _row(env: OperaEnv, observation: dict[str, str], info: dict[str, Any], step:
         "gold_name": gold.name,
         "gold_text": gold.text if gold.type == "input" else None,
         "gold_click_type": gold.click_type,
-        "page_names": json.dumps(list(env.page_names), ensure_ascii=False),
+        PAGE_NAMES_COLUMN: encode_page_names(env.page_names),
         "session_id": info["session_id"],
         "step_index": int(info["step_index"]),
         "user_id": info["user_id"],
@@ -217,18 +243,170 @@ def export_step_dataset(
     rows = list(iter_step_examples(
         store_or_env_kwargs, split=split, max_prompt_tokens=max_prompt_tokens, tokenizer=tokenizer,
         persona_mode=persona_mode, rationale_fill=rationale_fill, progress=progress))
-    return datasets.Dataset.from_list(rows, features=_features(datasets))
+    return datasets.Dataset.from_list(rows, features=step_features(datasets))
 
 
-def _features(datasets: Any) -> Any:
-    """Explicit column types, so that a column that happens to be all null keeps its type."""
+def step_features(datasets: Any = None) -> Any:
+    """The ``datasets.Features`` of :data:`STEP_COLUMNS` (explicit, so that a column that happens
+    to be all null keeps its type)."""
+    if datasets is None:
+        import datasets
     text = datasets.Value("string")
     message = {"role": text, "content": text}
-    return datasets.Features({
-        "prompt": datasets.List(message) if hasattr(datasets, "List") else [message],
-        "completion": datasets.List(message) if hasattr(datasets, "List") else [message],
-        "gold_type": text, "gold_name": text, "gold_text": text, "gold_click_type": text,
-        "page_names": text, "session_id": text, "step_index": datasets.Value("int32"),
-        "user_id": text, "human_rationale": text, "rationale_source": text, "persona_mode": text,
-        "prompt_tokens": datasets.Value("int32"), "fits": datasets.Value("bool"),
-    })
+    messages = datasets.List(message) if hasattr(datasets, "List") else [message]
+    kinds = {"messages": messages, "string": text, "int32": datasets.Value("int32"), "bool": datasets.Value("bool")}
+    return datasets.Features({name: kinds[kind] for name, kind in STEP_COLUMNS.items()})
+
+
+def encode_page_names(names: Sequence[str]) -> str:
+    """The ``page_names`` value of a row: the page's names as a JSON list, in page order."""
+    return json.dumps(list(names), ensure_ascii=False)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def decode_page_names(value: Any, row: int) -> frozenset[str] | None:
+    """The names of a ``page_names`` value (None when the value is missing).
+
+    Raises:
+        ValueError: Naming the row, when the value is not a JSON list.
+    """
+    if _missing(value):
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"row {row}: {PAGE_NAMES_COLUMN} is not a JSON list ({exc.msg})") from exc
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"row {row}: {PAGE_NAMES_COLUMN} must be a JSON list, got {type(value).__name__}")
+    return frozenset(str(v) for v in value)
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if _missing(value) else str(value)
+
+
+def gold_from_columns(gold_type: Any, gold_name: Any = None, gold_text: Any = None,
+                      gold_click_type: Any = None) -> Action:
+    """The gold :class:`Action` of one row's :data:`GOLD_COLUMNS` (NaN and None are missing).
+
+    Example:
+        >>> gold_from_columns("click", "reviews", None, "review")
+        Action(type='click', name='reviews', text=None, click_type='review')
+    """
+    kind = _text_or_none(gold_type)
+    if kind is None:
+        raise ValueError("gold_type is missing")
+    return Action(kind, _text_or_none(gold_name) or None, _text_or_none(gold_text),
+                  _text_or_none(gold_click_type) or None)
+
+
+def missing_columns(column_names: Collection[str], needed: Sequence[str] = tuple(STEP_COLUMNS)) -> list[str]:
+    """Which of ``needed`` (default: every step column) a dataset with ``column_names`` lacks."""
+    return [name for name in needed if name not in column_names]
+
+
+# ------------------------------------------------------------------ command line
+
+
+def step_dataset_info(store_description: str, *, synthetic: bool) -> Any:
+    """The ``datasets.DatasetInfo`` of an exported split: what it is, its licence, the citations."""
+    import datasets
+
+    from customer_env.constants import CUSTOMER_R1_CITATION, HUB_URL, LICENSE_TERMS, OPERA_CITATION
+
+    origin = ("synthetic sessions generated by customer-r1 in OPeRA's layout and schema (no OPeRA "
+              "record)" if synthetic else "the OPeRA dataset (NEU-HAI/OPeRA)")
+    description = (
+        "Step-level OPeRA-v0 examples for training next-action policies (Customer-R1): one row per "
+        "predicted step, the prompt exactly as the environment renders it (persona, session so far, "
+        "current page), the target completion in the wire JSON and the recorded action in the gold "
+        f"columns. Source: {origin}, {store_description}. Licence: {LICENSE_TERMS}."
+    )
+    return datasets.DatasetInfo(description=description, citation=OPERA_CITATION + "\n\n" + CUSTOMER_R1_CITATION,
+                                homepage=HUB_URL, license=LICENSE_TERMS, features=step_features(datasets))
+
+
+CARD_TAGS = ("customer-r1", "opera", "research-only")
+
+
+def dataset_card(info: Any) -> str:
+    """The README (dataset card) of an exported directory: licence metadata, description, citations."""
+    from customer_env.constants import LICENSE
+
+    tags = "".join(f"- {tag}\n" for tag in CARD_TAGS)
+    return f"---\nlicense: {LICENSE.lower()}\ntags:\n{tags}---\n\n{_card_body(info)}"
+
+
+def _card_body(info: Any) -> str:
+    return f"# OPeRA step dataset\n\n{info.description}\n\n## Citation\n\n```bibtex\n{info.citation}\n```\n"
+
+
+def _publish_card(repo_id: str, info: Any) -> None:
+    """Add the licence, tags and citations to the card ``push_to_hub`` wrote (keeping its metadata)."""
+    from huggingface_hub import DatasetCard
+
+    from customer_env.constants import LICENSE
+
+    card = DatasetCard.load(repo_id)
+    card.data.license = LICENSE.lower()
+    card.data.tags = sorted(set(card.data.tags or ()) | set(CARD_TAGS))
+    card.text = _card_body(info)
+    card.push_to_hub(repo_id)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m customer_env.export --out DIR [--push-to-hub REPO]``: write (and upload) the step dataset."""
+    from customer_env.data.spec import add_store_arguments, store_spec_from_args
+
+    parser = argparse.ArgumentParser(prog="python -m customer_env.export",
+                                     description="Write OPeRA's step dataset (both splits unless --split).")
+    parser.add_argument("--out", type=Path, required=True, help="a new directory for the DatasetDict")
+    parser.add_argument("--push-to-hub", metavar="REPO", help="also upload it to this hub dataset repository")
+    parser.add_argument("--private", action="store_true", help="with --push-to-hub: a private repository")
+    add_store_arguments(parser, split="both")
+    parser.add_argument("--max-prompt-tokens", type=int, default=None, help="prompt budget (default: the env's)")
+    parser.add_argument("--tokenizer", default=None, help="count tokens with this tokenizer (default: the estimator)")
+    parser.add_argument("--persona-mode", default="real", choices=("real", "none", "shuffled"))
+    parser.add_argument("--rationale-fill", default="template", choices=RATIONALE_FILLS)
+    parser.add_argument("--sessions", type=int, default=None, help="export this many sessions per split")
+    args = parser.parse_args(argv)
+    splits = ("train", "test") if args.split == "both" else (args.split,)
+    args.split = splits[0]
+    spec = store_spec_from_args(parser, args)
+    if args.out.exists() and any(args.out.iterdir()):
+        parser.error(f"--out {args.out} exists and is not empty; choose a new directory")
+
+    import datasets
+
+    from customer_env.cache import atomic_directory, atomic_write_text
+
+    parts = {}
+    for split in splits:
+        store = spec.with_split(split).open()
+        source = store if args.sessions is None else {"store": store, "sessions": args.sessions}
+        rows = list(iter_step_examples(source, max_prompt_tokens=args.max_prompt_tokens, tokenizer=args.tokenizer,
+                                       persona_mode=args.persona_mode, rationale_fill=args.rationale_fill))
+        info = step_dataset_info(store.description, synthetic=spec.is_embedded)
+        parts[split] = datasets.Dataset.from_list(rows, features=info.features, info=info, split=split)
+        print(f"{split}: {len(rows)} steps from {store.description}")
+    dataset = datasets.DatasetDict(parts)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.out.exists():
+        args.out.rmdir()  # empty (checked above): atomic_directory renames the finished copy into place
+    with atomic_directory(args.out) as tmp:
+        dataset.save_to_disk(str(tmp))
+        atomic_write_text(tmp / "README.md", dataset_card(info))
+    print(f"wrote {args.out}")
+    if args.push_to_hub:
+        dataset.push_to_hub(args.push_to_hub, private=args.private or None)
+        _publish_card(args.push_to_hub, info)
+        print(f"pushed to https://huggingface.co/datasets/{args.push_to_hub}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,5 @@
-"""Verifiable rewards for a predicted action, and their adapter to TRL's GRPO trainer.
+"""Verifiable rewards for a predicted action (the environment's; TRL's calling convention is in
+``training.grpo_rewards``).
 
 Three presets (:data:`REWARD_PRESETS`); ``docs/METRICS.md`` gives each definition and its source.
 
@@ -40,11 +41,10 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 import re
-from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Collection, Mapping
 
 from customer_env.actions import ParsedCompletion, parse_completion
 from customer_env.constants import ACTION_TYPES
@@ -330,120 +330,3 @@ def compute_reward(preset: str | RewardFn, completion: str | bytes | ParsedCompl
         config: The preset's config object (default weights when None).
     """
     return _resolve(preset)(completion, gold, valid_names=valid_names, config=config)
-
-
-def _none_if_blank(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return str(value)
-
-
-def gold_from_columns(gold_type: Any, gold_name: Any = None, gold_text: Any = None,
-                      gold_click_type: Any = None) -> Action:
-    """The gold :class:`Action` from the exported dataset's gold columns of one row."""
-    kind = _none_if_blank(gold_type)
-    if kind is None:
-        raise ValueError("gold_type is missing")
-    return Action(kind, _none_if_blank(gold_name) or None, _none_if_blank(gold_text),
-                  _none_if_blank(gold_click_type) or None)
-
-
-def _valid_names(value: Any, row: int) -> frozenset[str] | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"row {row}: page_names is not a JSON list ({exc.msg})") from exc
-    if not isinstance(value, (list, tuple)):
-        raise ValueError(f"row {row}: page_names must be a JSON list, got {type(value).__name__}")
-    return frozenset(str(v) for v in value)
-
-
-def completion_text(completion: Any) -> str:
-    """The text of a TRL completion: a string, or a conversational list ending in the answer."""
-    if isinstance(completion, str):
-        return completion
-    if isinstance(completion, Sequence) and completion:
-        message = completion[-1]
-        content = message.get("content", "") if isinstance(message, Mapping) else message
-        if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}]
-            return "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
-        return content if isinstance(content, str) else ""
-    return ""
-
-
-def make_trl_reward_funcs(preset: str | RewardFn, *, components: bool = False,
-                          use_page_names: bool = True, config: Any = None,
-                          **overrides: Any) -> list[Callable[..., list[float]]]:
-    """TRL (>= 1.0) GRPO reward functions computing a preset from the dataset's gold columns.
-
-    TRL calls ``f(prompts=, completions=, completion_ids=, **columns)`` with each dataset column
-    as a list; the columns used are ``gold_type``, ``gold_name``, ``gold_text``,
-    ``gold_click_type`` and ``page_names`` (a JSON list, used as ``valid_names``). Each value is
-    exactly ``compute_reward(preset, text, gold, valid_names=page_names, config=config).total``.
-
-    Args:
-        preset: A preset name (or reward function, with ``components=False``).
-        components: False: one function returning the total, which also logs every component's
-            mean, the exact-match rate and the parse-failure rate through TRL's ``log_metric``.
-            True: one function per component (named ``<preset>_<component>``); TRL logs each
-            separately and their sum (with reward weights 1) is the total.
-        use_page_names: Reject names not on the page (``page_names`` column).
-        config: The preset's config object; or give its fields as keyword ``overrides``.
-
-    Returns:
-        The list to pass as ``GRPOTrainer(reward_funcs=...)``.
-    """
-    fn = _resolve(preset)
-    name = preset if isinstance(preset, str) else getattr(preset, "__name__", "reward")
-    if overrides:
-        config_cls = REWARD_PRESETS[name][1] if isinstance(preset, str) and name in REWARD_PRESETS else None
-        if config_cls is None:
-            raise ValueError(f"preset {name!r} takes no config fields, got {sorted(overrides)}")
-        known = {f.name for f in fields(config_cls)}
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise ValueError(f"unknown {config_cls.__name__} fields {unknown}; known: {sorted(known)}")
-        config = config_cls(**overrides)
-
-    def score(completions: Sequence[Any], columns: Mapping[str, Any]) -> list[RewardResult]:
-        missing = [c for c in ("gold_type", "gold_name", "gold_text", "gold_click_type") if c not in columns]
-        if missing:
-            raise KeyError(f"reward function needs dataset columns {missing}")
-        names = columns.get("page_names") if use_page_names else None
-        results = []
-        for i, completion in enumerate(completions):
-            gold = gold_from_columns(columns["gold_type"][i], columns["gold_name"][i],
-                                     columns["gold_text"][i], columns["gold_click_type"][i])
-            valid = _valid_names(names[i], i) if names is not None else None
-            results.append(fn(completion_text(completion), gold, valid_names=valid, config=config))
-        return results
-
-    if not components:
-        def total_reward(prompts=None, completions=None, completion_ids=None, **columns: Any) -> list[float]:
-            results = score(completions or [], columns)
-            log_metric = columns.get("log_metric")
-            if callable(log_metric) and results:
-                n = len(results)
-                for key in results[0].components:
-                    log_metric(f"{name}/{key}", sum(r.components[key] for r in results) / n)
-                log_metric(f"{name}/exact", sum(r.correct for r in results) / n)
-                log_metric(f"{name}/parse_failed", sum(not r.parsed.ok for r in results) / n)
-            return [r.total for r in results]
-
-        total_reward.__name__ = f"{name}_reward"
-        return [total_reward]
-
-    if not isinstance(preset, str):
-        raise ValueError("components=True needs a preset name (its component list is registered)")
-    funcs = []
-    for key in REWARD_PRESETS[name][2]:
-        def component_reward(prompts=None, completions=None, completion_ids=None, _key=key,
-                             **columns: Any) -> list[float]:
-            return [r.components[_key] for r in score(completions or [], columns)]
-
-        component_reward.__name__ = f"{name}_{key}"
-        funcs.append(component_reward)
-    return funcs

@@ -36,14 +36,12 @@ from gymnasium import spaces
 from gymnasium.error import CustomSpaceError
 from gymnasium.vector.utils import create_shared_memory, read_from_shared_memory, write_to_shared_memory
 
+from customer_env.prompt.observation import OBSERVATION_KEYS
 from customer_env.records import Action
 
 #: Longest text an observation field may hold. Real pages reach about 626k characters before
 #: compression and every field is cut to the token budget, so this is a generous upper bound.
 MAX_TEXT_LENGTH = 1 << 24
-
-#: The keys of every observation, in the renderer's order.
-OBSERVATION_KEYS: tuple[str, ...] = ("persona", "page", "history", "url", "actionable_names")
 
 #: Longest completion the action space declares (the environment accepts longer ones anyway).
 MAX_ACTION_LENGTH = 1 << 20

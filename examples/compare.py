@@ -8,9 +8,12 @@ Example:
     python examples/compare.py --agents frequency,persona_frequency --ablations --sessions 20 --out runs/cmp
     python examples/compare.py --agents random,frequency --out runs/cmp --resume    # continue an interrupted one
     python examples/compare.py --agents random,frequency --shard 2/2 --out runs/cmp2  # python -m agents.merge
+    python examples/compare.py --agents frequency,customer_r1 --sessions 10   # at customer_r1's training scale
 
 Agents are checked before any run: an unknown agent, an unknown option or a value of the wrong
-type is one line on stderr and exit status 2.
+type is one line on stderr and exit status 2. Checkpoint agents are evaluated under the
+conditions they were trained on, as ``examples/rollout.py`` evaluates them, so both print the
+same numbers for the same sessions.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from agents.rollout import RolloutConfig
 from agents.run_files import RunFileError
 from agents.run_options import add_run_arguments, check_run_arguments
 from agents.sharding import ShardError
+from customer_env.data.spec import add_store_arguments, store_spec_from_args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,10 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", metavar="NAME", help="a run label or agent name: paired differences against it")
     p.add_argument("--ablations", action="store_true", help="also run persona modes none and shuffled")
     p.add_argument("--sessions", type=int, help="how many sessions (default: all of the split)")
-    p.add_argument("--split", default="test", choices=("train", "test"))
-    p.add_argument("--source", help="embedded (default), hub, or a local copy of the dataset")
-    p.add_argument("--page-scale", type=float,
-                   help="embedded store only: page scale (the default tiny checkpoints were trained at 0.1)")
+    add_store_arguments(p, split="test")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (0: none)")
     p.add_argument("--out", type=Path, default=Path("runs/compare"), help="output directory")
@@ -60,8 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AgentSpecError as exc:
         print(f"compare.py: error: {exc}", file=sys.stderr)
         return 2
-    config = RolloutConfig(split=args.split, source=args.source, page_scale=args.page_scale,
-                           sessions=args.sessions, seed=args.seed,
+    config = RolloutConfig(data=store_spec_from_args(parser, args), sessions=args.sessions, seed=args.seed,
                            n_bootstrap=args.bootstrap, shard=args.shard, log_prompts=args.log_prompts)
     try:
         result = compare(agents, config, ablations=args.ablations, out_dir=args.out, baseline=args.baseline,
@@ -73,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"compare.py: interrupted; finished runs and scored steps are in {args.out}; the same command "
               "with --resume continues", file=sys.stderr)
         return 130
+    for note in result.notes:
+        print(f"[compare] {note}")
     print(result.table)
     print(f"\nwrote {args.out / TABLE_FILE}, {result.plot} and {args.out / EXACT_MATCH_PLOT}")
     return 0

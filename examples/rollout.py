@@ -4,11 +4,16 @@ Example:
     python examples/rollout.py --agent frequency --sessions 10 --out runs/frequency
     python examples/rollout.py --agent prompting --model path/to/model --split test --quiet
     python examples/rollout.py --agent customer_r1            # trains the tiny default on first use
+    python examples/rollout.py --agent sft --checkpoint org/my-sft-run --source hub --revision main
     python examples/rollout.py --agent frequency --out runs/f --resume      # continue an interrupted run
     python examples/rollout.py --agent frequency --shard 1/4 --out runs/f1  # one of 4 shards (agents.merge)
 
 With ``--out`` the samples are written as each step is scored; an interrupted run continues
 with the same command and ``--resume``, and ends with the results of an uninterrupted one.
+
+A checkpoint agent is evaluated under the conditions its ``training_summary.json`` records (the
+page scale it was trained at, its prompt budget), unless the flags choose otherwise; what was
+adopted is printed first.
 """
 
 from __future__ import annotations
@@ -23,10 +28,11 @@ from tqdm.auto import tqdm
 import agents
 from agents.agent_spec import AgentSpecError, check_options
 from agents.report import metrics_table
-from agents.rollout import RolloutConfig, make_agent, open_stores, run_rollout, step_line
+from agents.rollout import RolloutConfig, make_agent, open_stores, plan_evaluation, run_rollout, step_line
 from agents.run_files import RunFileError
 from agents.run_options import add_run_arguments, attach_cache, check_run_arguments, report_run
 from agents.sharding import ShardError
+from customer_env.data.spec import add_store_arguments, store_spec_from_args
 
 
 def parse_agent_args(pairs: Sequence[str]) -> dict[str, Any]:
@@ -43,20 +49,17 @@ def parse_agent_args(pairs: Sequence[str]) -> dict[str, Any]:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--agent", required=True, help=f"one of {', '.join(agents.available())}")
-    p.add_argument("--checkpoint", help="model or adapter directory (sft, customer_r1)")
+    p.add_argument("--checkpoint", help="model or adapter: a directory or a pushed run's hub id (sft, customer_r1)")
     p.add_argument("--model", help="model id or path (prompting), or the served model name (openai backend)")
     p.add_argument("--agent-arg", action="append", default=[], metavar="KEY=VALUE",
                    help="extra agent argument, e.g. backend=openai, base_url=..., batch_size=8")
     p.add_argument("--persona", help="a user id: replay only that user's sessions")
     p.add_argument("--persona-mode", default="real", choices=("real", "none", "shuffled"))
-    p.add_argument("--split", default="test", choices=("train", "test"))
     p.add_argument("--sessions", type=int, help="how many sessions (default: all)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="directory for samples.jsonl and results.json")
-    p.add_argument("--source", help="embedded (default), hub, or a local copy of the dataset")
-    p.add_argument("--page-scale", type=float,
-                   help="embedded store only: page scale (the default tiny checkpoints were trained at 0.1)")
-    p.add_argument("--max-prompt-tokens", type=int)
+    add_store_arguments(p, split="test")
+    p.add_argument("--max-prompt-tokens", type=int, help="prompt budget (default: the checkpoint's, else the env's)")
     p.add_argument("--on-mismatch", default="teacher_forced", choices=("teacher_forced", "continue", "terminate"))
     p.add_argument("--batch-size", type=int, default=8, help="sessions advanced together")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (0: none)")
@@ -69,17 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     check_run_arguments(parser, args)
-    if (args.agent in ("sft", "customer_r1") and not args.checkpoint and args.page_scale is None
-            and args.source in (None, "embedded")):
-        # The default checkpoint is the CPU pipeline's tiny model: evaluate it on the pages it was
-        # trained on, and say so (full-size pages would not fit its 1280-token prompts).
-        from training.tiny_model import DEFAULT_PAGE_SCALE
-
-        args.page_scale = DEFAULT_PAGE_SCALE
-        print(f"[rollout] the default {args.agent} checkpoint is trained on the embedded store at page "
-              f"scale {DEFAULT_PAGE_SCALE}; evaluating at that scale (--page-scale 1 for full-size pages)")
-    config = RolloutConfig(split=args.split, source=args.source, page_scale=args.page_scale,
-                           sessions=args.sessions, persona=args.persona,
+    config = RolloutConfig(data=store_spec_from_args(parser, args), sessions=args.sessions, persona=args.persona,
                            persona_mode=args.persona_mode, on_mismatch=args.on_mismatch,
                            max_prompt_tokens=args.max_prompt_tokens, seed=args.seed,
                            batch_size=args.batch_size, n_bootstrap=args.bootstrap, shard=args.shard,
@@ -94,13 +87,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AgentSpecError as exc:
         print(f"rollout.py: error: {exc}", file=sys.stderr)
         return 2
-    store, train_store = open_stores(config)
-    agent = make_agent(args.agent, config, train_store=train_store, **kwargs)
+    # A checkpoint agent is evaluated the way its training summary says it was trained.
+    plan = plan_evaluation(config, {args.agent: (args.agent, kwargs)})
+    for note in plan.notes:
+        print(f"[rollout] {note}")
+    store, train_store = open_stores(plan.config)
+    agent = make_agent(args.agent, plan.config, train_store=train_store, **plan.agent_kwargs[args.agent])
     attach_cache(agent, args.cache, args.agent)
     try:
-        result = run_rollout(agent, config, store=store, train_store=train_store,
+        result = run_rollout(agent, plan.config, store=store, train_store=train_store,
                              on_step=None if args.quiet else lambda s: tqdm.write(step_line(s)), desc=args.agent,
-                             out_dir=args.out, resume=args.resume, overwrite=args.overwrite, agent_name=args.agent)
+                             out_dir=args.out, resume=args.resume, overwrite=args.overwrite, agent_name=args.agent,
+                             extra_info={"conditions": {"notes": plan.notes}})
     except (RunFileError, ShardError) as exc:
         print(f"rollout.py: error: {exc}", file=sys.stderr)
         return 2

@@ -16,6 +16,7 @@ from agents.predictions import score_predictions
 from agents.report import metrics_table
 from agents.run_files import RunFileError
 from customer_env.cache import atomic_write_text
+from customer_env.data.spec import add_store_arguments, store_spec_from_args
 
 SHOWN = 10  # problems listed by name; all are counted
 
@@ -23,8 +24,7 @@ SHOWN = 10  # problems listed by name; all are counted
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("predictions", type=Path, help="JSONL file")
-    p.add_argument("--split", default="test", choices=("train", "test"))
-    p.add_argument("--source", help="embedded (default), hub, or a local copy of the dataset")
+    add_store_arguments(p, split="test")
     p.add_argument("--only-predicted-sessions", action="store_true",
                    help="score only sessions with at least one prediction (else missing steps count as failures)")
     p.add_argument("--no-check-names", action="store_true",
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", type=Path, help="write the metrics and the bookkeeping to this JSON file")
     args = p.parse_args(argv)
     try:
-        report = score_predictions(args.predictions, split=args.split, source=args.source,
+        report = score_predictions(args.predictions, data=store_spec_from_args(p, args),
                                    only_predicted_sessions=args.only_predicted_sessions,
                                    check_names=not args.no_check_names, n_bootstrap=args.bootstrap, seed=args.seed)
     except RunFileError as exc:
@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.out:
         payload = {"predictions": str(args.predictions), "counts": report.counts, "summary": report.summary(),
                    "metrics": report.metrics, "malformed": report.malformed, "missing": report.missing,
-                   "extra": report.extra}
+                   "extra": report.extra, "provenance": report.provenance}
         atomic_write_text(args.out, json.dumps(payload, indent=2) + "\n")
         print(f"wrote {args.out}")
     return 0

@@ -21,13 +21,15 @@ import agents
 import customer_env  # noqa: F401 - registers OPeRA-v0
 from agents.report import metrics_table
 from agents.rollout import RolloutConfig, run_rollout
+from customer_env.data.spec import add_store_arguments, store_spec_from_args
+from customer_env.prompt import actionable_names
 
 
 class ReviewReader:
     """Reads the reviews when the page has them, else opens the first product, else leaves."""
 
     def act(self, observation: Mapping[str, str]) -> str:
-        names = observation["actionable_names"].splitlines()
+        names = actionable_names(observation)
         target = next((n for n in names if "review" in n), None) or next((n for n in names if "product" in n), None)
         if target is None:
             action = {"type": "terminate"}
@@ -39,11 +41,12 @@ class ReviewReader:
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sessions", type=int, default=2)
-    p.add_argument("--source", help="embedded (default), hub, or a local copy of the dataset")
+    add_store_arguments(p, split="test")
     args = p.parse_args(argv)
+    data = store_spec_from_args(p, args)
 
     # 1. The plain Gymnasium loop: one session, step by step.
-    env = gym.make("OPeRA-v0", source=args.source, split="test", sessions=1)
+    env = gym.make("OPeRA-v0", store=data, sessions=1)
     agent = ReviewReader()
     observation, info = env.reset(seed=0)
     done, total = False, 0.0
@@ -59,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # 2. The same agent through rollout, scored like every other agent.
     agents.register("review_reader", lambda **_: ReviewReader(), overwrite=True)
     result = run_rollout(agents.make("review_reader"),
-                         RolloutConfig(source=args.source, sessions=args.sessions, n_bootstrap=0), progress=False)
+                         RolloutConfig(data=data, sessions=args.sessions, n_bootstrap=0), progress=False)
     print(metrics_table(result.metrics))
     return 0
 

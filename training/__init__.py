@@ -3,9 +3,15 @@
 Modules (each readable on its own; nothing heavy is imported here):
 
 * :mod:`training.sft` and :mod:`training.grpo`: the two training scripts (``python
-  training/sft.py --help``), each with one options dataclass and a ``main(options) -> Path``;
-* :mod:`training.step_data`: the environment's exported step dataset, checked against the budget;
-* :mod:`training.config`: option parsing (flags and ``--config`` files), model loading, summaries;
+  training/sft.py --help``), TRL-style: ``main(project, training_args, model_args) -> Path``;
+* :mod:`training.options`: their command line (TRL's ``TrlParser``; ``ProjectOptions``, the
+  project's options, shared by both);
+* :mod:`training.grpo_rewards`: the environment's reward in TRL's calling convention;
+* :mod:`training.step_data`: the environment's exported step dataset, checked against the budget
+  and cached by its fingerprint;
+* :mod:`training.model_setup`: precision defaults, the base model, tokenizer fingerprints;
+* :mod:`training.run_summary`: ``training_summary.json``, with the conditions a run trained under;
+* :mod:`training.evaluate_pipeline`: the pipeline's agents against the baselines;
 * :mod:`training.tiny_model`: the tiny default model and tokenizer, built locally;
 * :mod:`training.pipeline`: ``ensure_checkpoint(kind)``, the cached embedded default pipeline;
 * :mod:`training.fast_generation`: one prefill per GRPO group, static compiled KV cache;

@@ -10,7 +10,10 @@ sessions for both agents, which is what a comparison on one test set needs).
 Usage:
     python -m training.evaluate_pipeline --out runs/pipeline_eval.json
 
-The checkpoints are trained first if missing (``training.pipeline.ensure_checkpoint``).
+The checkpoints are trained first if missing (``training.pipeline.ensure_checkpoint``), and
+evaluated under the conditions their summaries record (``agents.rollout.plan_evaluation``: the
+page scale they were trained at, for every agent, and their prompt budget), as ``examples/rollout.py``
+and ``examples/compare.py`` evaluate them.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -44,26 +48,33 @@ COMPARISONS = (
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the rollouts, print the table, and return (optionally write) the results."""
-    from agents.rollout import RolloutConfig, click_type_lookup, make_agent, open_stores, run_rollout
+    from agents.rollout import RolloutConfig, click_type_lookup, make_agent, open_stores, plan_evaluation, run_rollout
     from customer_env.cache import atomic_write_text
-    from training.pipeline import PipelineConfig, ensure_checkpoint
+    from customer_env.data.spec import add_store_arguments, store_spec_from_args
+    from customer_env.provenance import provenance
+    from training.pipeline import ensure_checkpoint
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="write the results JSON here")
     parser.add_argument("--bootstrap", type=int, default=1000)
-    parser.add_argument("--page-scale", type=float, default=PipelineConfig().page_scale)
+    add_store_arguments(parser, split="test")  # the page scale defaults to the checkpoints' own
     args = parser.parse_args(argv)
 
     checkpoints = {kind: str(ensure_checkpoint(kind)) for kind in ("sft", "customer_r1")}
-    results: dict[str, Any] = {"checkpoints": checkpoints, "page_scale": args.page_scale, "runs": {}, "paired": {}}
+    plan = plan_evaluation(RolloutConfig(data=store_spec_from_args(parser, args), n_bootstrap=args.bootstrap,
+                                         batch_size=16),
+                           {name: (name, {"checkpoint": checkpoints[name]} if name in checkpoints else {})
+                            for _, name, _ in RUNS})
+    for note in plan.notes:
+        print(f"[evaluate] {note}")
+    results: dict[str, Any] = {"checkpoints": checkpoints, "data": plan.config.data.to_dict(), "notes": plan.notes,
+                               "runs": {}, "paired": {}}
     correct: dict[str, list[StepRecord]] = {}
     stores: Any = None
     for label, name, persona_mode in RUNS:
-        config = RolloutConfig(split="test", page_scale=args.page_scale, persona_mode=persona_mode,
-                               n_bootstrap=args.bootstrap, batch_size=16)
+        config = replace(plan.config, persona_mode=persona_mode)
         stores = stores or open_stores(config)
-        kwargs = {"checkpoint": checkpoints[name]} if name in checkpoints else {}
-        agent = make_agent(name, config, train_store=stores[1], **kwargs)
+        agent = make_agent(name, config, train_store=stores[1], **plan.agent_kwargs[name])
         started = time.perf_counter()
         result = run_rollout(agent, config, store=stores[0], train_store=stores[1], progress=False)
         headline = result.metrics["headline"]
@@ -77,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         results["paired"][f"{better} - {worse}"] = paired_difference(
             correct[better], correct[worse], click_type_lookup(stores[1], stores[0]),
             n_bootstrap=args.bootstrap, metrics=("exact_match",))["exact_match"]
+    results["provenance"] = provenance(stores={"evaluated": stores[0], "train": stores[1]}, checkpoints=checkpoints)
     print(format_table(results))
     if args.out:
         atomic_write_text(args.out, json.dumps(results, indent=2) + "\n")

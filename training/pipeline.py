@@ -38,12 +38,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents.checkpoint import SUMMARY_FILE
 from customer_env.cache import atomic_directory, atomic_write_text, build_lock, cache_dir
-from training.config import SUMMARY_FILE
+from customer_env.data.spec import StoreSpec
 from training.tiny_model import BUILDER_VERSION, DEFAULT_PAGE_SCALE, TinyModelSpec
 
-#: Bump when the pipeline's code changes what it trains.
-PIPELINE_VERSION = 2
+#: Bump when the pipeline's code changes what it trains (3: summaries record training conditions).
+PIPELINE_VERSION = 3
 KINDS = ("sft", "customer_r1")
 #: Agents generate up to this many tokens; the tiny model's context leaves room for them.
 AGENT_NEW_TOKENS = 256
@@ -64,9 +65,10 @@ class PipelineConfig:
             token of this many exported steps (0 or None: no pre-training).
         sft_examples: SFT trains on a seeded sample of this many exported steps (None: all).
         grpo_examples: GRPO draws its prompts from a seeded sample of this many steps.
-        pretrain: Overrides of ``training.sft.SFTOptions`` for stage 0.
-        sft: Overrides of ``training.sft.SFTOptions``.
-        grpo: Overrides of ``training.grpo.GRPOOptions``.
+        pretrain: Option overrides of stage 0 (any option of ``training/sft.py``, TRL's or the
+            project's, by name).
+        sft: Option overrides of ``training/sft.py``.
+        grpo: Option overrides of ``training/grpo.py``.
     """
 
     page_scale: float = DEFAULT_PAGE_SCALE
@@ -96,6 +98,10 @@ class PipelineConfig:
         "fast_generation": True,
     })
 
+    def store_spec(self) -> StoreSpec:
+        """The data the pipeline trains on: the embedded store's train split at its page scale."""
+        return StoreSpec(split="train", page_scale=self.page_scale)
+
     def key(self, store_fingerprint: str) -> str:
         """Cache key: this recipe, the pipeline and model-builder versions, and the store."""
         payload = {"recipe": asdict(self), "pipeline": PIPELINE_VERSION, "builder": BUILDER_VERSION,
@@ -105,10 +111,8 @@ class PipelineConfig:
 
 def pipeline_dir(config: PipelineConfig | None = None) -> Path:
     """The cache directory of a recipe's checkpoints (``sft/``, ``customer_r1/``)."""
-    from customer_env.data import open_store
-
     config = config or PipelineConfig()
-    store = open_store("embedded", split="train", page_scale=config.page_scale)
+    store = config.store_spec().open()
     return cache_dir("checkpoints") / f"pipeline-{config.key(store.fingerprint)}"
 
 
@@ -143,9 +147,9 @@ def ensure_checkpoint(kind: str = "customer_r1", *, progress: bool = True, confi
 
 
 def _train(kind: str, config: PipelineConfig, root: Path, runs: dict[str, Path], progress: bool) -> Path:
-    from customer_env.data import open_store
+    from agents.checkpoint import load_tokenizer
+    from customer_env.provenance import provenance
     from training import grpo, sft
-    from training.config import load_tokenizer
     from training.step_data import format_report, load_step_data
     from training.tiny_model import tiny_base_model_dir
 
@@ -157,7 +161,7 @@ def _train(kind: str, config: PipelineConfig, root: Path, runs: dict[str, Path],
     say(f"[customer-r1] stages: {' -> '.join(stages)} (CPU, about 10 minutes on two free cores)", flush=True)
 
     started = time.perf_counter()
-    store = open_store("embedded", split="train", page_scale=config.page_scale)
+    store = config.store_spec().open()
     timings["open_store"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -166,33 +170,38 @@ def _train(kind: str, config: PipelineConfig, root: Path, runs: dict[str, Path],
 
     started = time.perf_counter()
     tokenizer = load_tokenizer(str(base), padding_side="left")
-    data = load_step_data(tokenizer, store=store, max_prompt_tokens=config.max_prompt_tokens,
-                          max_completion_tokens=AGENT_NEW_TOKENS, seed=config.seed, sessions=config.sessions)
+    data = load_step_data(tokenizer, store, max_prompt_tokens=config.max_prompt_tokens,
+                          max_completion_length=AGENT_NEW_TOKENS, seed=config.seed, sessions=config.sessions)
     timings["export"] = time.perf_counter() - started
     say(f"[customer-r1] data: {format_report(data.report)}", flush=True)
+    # The pipeline is the CPU recipe wherever it runs: float32, full fine-tuning, no checkpointing.
     common = dict(page_scale=config.page_scale, max_prompt_tokens=config.max_prompt_tokens, seed=config.seed,
-                  save_steps=10**9, save_total_limit=None, bf16=False, lora=False)
+                  sessions=config.sessions, save_steps=10**9, save_total_limit=None, bf16=False, dtype="float32",
+                  gradient_checkpointing=False, use_peft=False)
 
     sft_start = str(base)
     if config.pretrain_examples:
         # Stage 0: language-model pre-training on the train split's text (every token), what a
         # real base model brings and a from-scratch tiny model lacks. SFT then starts from it.
         def pretrain(tmp: Path) -> None:
-            options = sft.SFTOptions(model=str(base), output_dir=str(tmp), completion_only_loss=False, **common)
-            sft.main(_override(options, config.pretrain), train_data=data.sample(config.pretrain_examples, config.seed + 2))
+            options = sft.options(model_name_or_path=str(base), output_dir=str(tmp), run_name="pretrain",
+                                  completion_only_loss=False, **{**common, **config.pretrain})
+            sft.main(*options, train_data=data.sample(config.pretrain_examples, config.seed + 2))
 
         _stage("pretrain", runs["pretrain"], pretrain, timings, say)
         sft_start = str(runs["pretrain"])
 
     def supervised(tmp: Path) -> None:
-        options = sft.SFTOptions(model=sft_start, output_dir=str(tmp), **common)
-        sft.main(_override(options, config.sft), train_data=data.sample(config.sft_examples, config.seed))
+        options = sft.options(model_name_or_path=sft_start, output_dir=str(tmp), run_name="sft",
+                              **{**common, **config.sft})
+        sft.main(*options, train_data=data.sample(config.sft_examples, config.seed))
 
     _stage("sft", runs["sft"], supervised, timings, say)
     if kind == "customer_r1":
         def reinforce(tmp: Path) -> None:
-            options = grpo.GRPOOptions(sft_checkpoint=str(runs["sft"]), output_dir=str(tmp), **common)
-            grpo.main(_override(options, config.grpo), train_data=data.sample(config.grpo_examples, config.seed + 1))
+            options = grpo.options(model_name_or_path=str(runs["sft"]), output_dir=str(tmp), run_name="customer_r1",
+                                   **{**common, **config.grpo})
+            grpo.main(*options, train_data=data.sample(config.grpo_examples, config.seed + 1))
 
         _stage("grpo", runs["customer_r1"], reinforce, timings, say)
 
@@ -201,7 +210,9 @@ def _train(kind: str, config: PipelineConfig, root: Path, runs: dict[str, Path],
     stage_seconds = {**previous.get("stage_seconds", {}), **{k: round(v, 2) for k, v in timings.items()}}
     atomic_write_text(summary_path, json.dumps(
         {"recipe": asdict(config), "base_model": str(base), "data": data.report,
-         "dataset_fingerprint": data.fingerprint, "stage_seconds": stage_seconds}, indent=2, default=str) + "\n")
+         "dataset_fingerprint": data.fingerprint, "stage_seconds": stage_seconds,
+         "provenance": provenance(stores={"train": store}, fingerprints={"dataset": data.fingerprint})},
+        indent=2, default=str) + "\n")
     say("[customer-r1] stage wall times: " + ", ".join(f"{k} {v:.0f}s" for k, v in stage_seconds.items()), flush=True)
     return runs[kind]
 
@@ -224,13 +235,5 @@ def _record_final_location(run_dir: Path) -> None:
     """Point the summary at the cached directory (the run wrote into a temporary sibling)."""
     path = run_dir / SUMMARY_FILE
     summary = json.loads(path.read_text())
-    summary["config"]["output_dir"] = str(run_dir)
+    summary["conditions"]["recipe"]["training"]["output_dir"] = str(run_dir)
     atomic_write_text(path, json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
-
-
-def _override(options: Any, changes: dict[str, Any]) -> Any:
-    for key, value in changes.items():
-        if not hasattr(options, key):
-            raise ValueError(f"pipeline override {key!r} is not an option of {type(options).__name__}")
-        setattr(options, key, value)
-    return options

@@ -23,11 +23,12 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from training.config import config_dict, environment_versions, parse_config, resolve_bf16
+from customer_env.provenance import provenance
+from training.model_setup import resolve_bf16
 
 #: Published Qwen2.5 shapes (config.json of the -Instruct checkpoints), plus a CPU-sized one.
 SHAPES: dict[str, dict[str, Any]] = {
@@ -153,9 +154,10 @@ def main(options: ProfileOptions) -> dict[str, Any]:
     )
     peft_config = None
     if options.lora:
-        from training.config import lora_config
+        from peft import LoraConfig
 
-        peft_config = lora_config(16, 32, 0.0, "all-linear")
+        peft_config = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules="all-linear",
+                                 task_type="CAUSAL_LM")
     rollout_func = None
     if options.fast_generation:
         from training.fast_generation import GroupedPrefixGenerator, make_rollout_func
@@ -178,7 +180,7 @@ def main(options: ProfileOptions) -> dict[str, Any]:
                 peaks.append(torch.cuda.max_memory_allocated() / 2**30)
             timings.append(time.perf_counter() - self.start)
 
-    result: dict[str, Any] = {"options": config_dict(options), "device": _device_name(), "bf16": bf16,
+    result: dict[str, Any] = {"options": asdict(options), "device": _device_name(), "bf16": bf16,
                               "parameters": sum(p.numel() for p in model.parameters()), "oom": False}
     try:
         trainer = GRPOTrainer(model=model, reward_funcs=random_reward, args=args, train_dataset=dataset,
@@ -198,7 +200,7 @@ def main(options: ProfileOptions) -> dict[str, Any]:
             step_seconds=[round(t, 3) for t in timings],
             peak_memory_gib=round(max(peaks[options.warmup_steps:]), 2) if peaks else None,
         )
-    result["versions"] = environment_versions()
+    result["provenance"] = provenance()
     print(json.dumps(result, indent=2))
     if options.out:
         from customer_env.cache import atomic_write_text
@@ -214,4 +216,6 @@ def _device_name() -> str:
 
 
 if __name__ == "__main__":
-    main(parse_config(ProfileOptions))
+    from trl import TrlParser
+
+    main(TrlParser(ProfileOptions).parse_args_and_config()[0])

@@ -1,4 +1,5 @@
-"""The trainers' data: the environment's exported step dataset, checked against the token budget.
+"""The trainers' data: the environment's exported step dataset, checked against the token budget,
+cached by its fingerprint.
 
 Current TRL has no ``max_prompt_length``: nothing in the trainer would stop an over-long prompt
 from being silently cut. So the prompt layer fits every prompt to the budget itself
@@ -7,8 +8,15 @@ is measured once more with the model's own tokenizer and chat template. Rows tha
 never cut: they are dropped and counted (``on_unfit="skip"``, the report says how many and why) or
 the run stops (``on_unfit="error"``).
 
+The result is cached under ``$CUSTOMER_R1_CACHE/step_data/<key>``, where the key hashes the
+store's fingerprint, every export and budget option and the tokenizer's content
+(``training.model_setup.tokenizer_fingerprint``): a second run with the same inputs loads it in
+seconds instead of exporting again, and a launch of several processes exports once (the scripts
+call this under ``TrainingArguments.main_process_first``: the main process builds the cache, the
+others then read it).
+
 Example:
-    >>> data = load_step_data(tokenizer, max_prompt_tokens=2048)  # doctest: +SKIP
+    >>> data = load_step_data(tokenizer, StoreSpec(), max_prompt_tokens=2048)  # doctest: +SKIP
     >>> data.report["kept"], data.report["skipped"]                # doctest: +SKIP
     (4321, {'prompt_over_budget': 3})
 """
@@ -20,8 +28,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Columns the trainers and reward functions use; the export provides them all.
-REQUIRED_COLUMNS = ("prompt", "completion", "gold_type", "gold_name", "gold_text", "page_names", "fits")
+from customer_env.data.spec import StoreSpec
+from customer_env.export import missing_columns
+
+#: Bump when the rows this module keeps change for the same inputs (invalidates the cache).
+STEP_DATA_VERSION = 1
+#: Room for the chat template's role markers around a prompt and its completion.
+TEMPLATE_TOKENS = 32
+_REPORT_FILE = "step_data.json"
 
 
 @dataclass
@@ -32,7 +46,8 @@ class StepData:
         dataset: The kept rows (a ``datasets.Dataset``).
         fingerprint: Content hash of the store, the export options, the tokenizer and the kept rows.
         report: ``rows`` (exported), ``kept``, ``skipped`` (reason -> count), ``max_prompt_tokens``
-            and ``max_sequence_tokens`` (templated, measured), ``rationale_sources``.
+            and ``max_sequence_tokens`` (templated, measured), ``rationale_sources``, ``store`` and
+            ``store_fingerprint``, ``cached`` (whether it was read from the cache).
     """
 
     dataset: Any
@@ -43,7 +58,7 @@ class StepData:
         """A seeded sample of at most ``count`` rows (all rows when None or enough), reported as such."""
         if count is None or count >= len(self.dataset):
             return self
-        rows = self.dataset.shuffle(seed=seed).select(range(count))
+        rows = self.dataset.shuffle(seed=seed, keep_in_memory=True).select(range(count), keep_in_memory=True)
         digest = hashlib.sha256(f"{self.fingerprint}:{count}:{seed}".encode()).hexdigest()[:16]
         return StepData(dataset=rows, fingerprint=digest, report={**self.report, "kept": count, "sampled_from": len(self.dataset)})
 
@@ -57,77 +72,88 @@ def templated_lengths(tokenizer: Any, prompt: list[dict[str, str]], completion: 
 
 def load_step_data(
     tokenizer: Any,
+    data: Any = None,
     *,
-    source: str | None = None,
-    variant: str = "filtered",
-    split: str = "train",
-    page_scale: float | None = None,
     max_prompt_tokens: int = 16384,
-    max_completion_tokens: int = 256,
+    max_completion_length: int = 256,
     persona_mode: str = "real",
     rationale_fill: str = "template",
+    sessions: int | None = None,
     max_examples: int | None = None,
     on_unfit: str = "skip",
     seed: int = 0,
-    store: Any = None,
-    sessions: int | None = None,
+    cache: bool = True,
 ) -> StepData:
-    """Export a split's steps for training and keep the rows that fit the budget.
+    """Export a split's steps for training and keep the rows that fit the budget (cached).
 
     Args:
         tokenizer: The model's tokenizer: counts the prompt budget and the templated lengths.
-        source: Store source for ``customer_env.data.open_store`` (None: the embedded store).
-        variant: ``filtered`` or ``full``.
-        split: ``train`` or ``test``.
-        page_scale: Page scale of the embedded store (None: full-size pages).
+        data: A :class:`~customer_env.data.spec.StoreSpec` (default: the embedded train split) or
+            an already opened store.
         max_prompt_tokens: Prompt budget in the tokenizer's tokens (chat template excluded).
-        max_completion_tokens: Longest target or sampled completion allowed.
+        max_completion_length: Longest target completion allowed.
         persona_mode: ``real``, ``none`` or ``shuffled`` (the ablations).
         rationale_fill: How steps without a human rationale get one (see the export).
+        sessions: Export only this many sessions (spread evenly over the split, deterministic).
         max_examples: Keep at most this many rows (a seeded sample), e.g. for smoke runs.
         on_unfit: ``skip`` (drop and count) or ``error`` (stop) for rows that do not fit.
         seed: Seed of the ``max_examples`` sample.
-        store: An already opened store (then ``source``, ``variant``, ``split``, ``page_scale``
-            are ignored).
-        sessions: Export only this many sessions (spread evenly over the split, deterministic).
+        cache: Read and write the cache (``$CUSTOMER_R1_CACHE/step_data``).
 
     Raises:
         ValueError: when ``on_unfit="error"`` and a row does not fit, naming the row; when the
             export lacks a required column; when nothing is left to train on.
     """
-    from customer_env.export import export_step_dataset
+    from training.model_setup import tokenizer_fingerprint
 
     if on_unfit not in ("skip", "error"):
         raise ValueError(f"on_unfit must be 'skip' or 'error', got {on_unfit!r}")
-    if store is None:
-        from customer_env.data import open_store
+    data = StoreSpec() if data is None else data
+    store = data.open() if isinstance(data, StoreSpec) else data
+    options = {"version": STEP_DATA_VERSION, "store": store.fingerprint, "variant": store.variant,
+               "split": store.split, "max_prompt_tokens": max_prompt_tokens,
+               "max_completion_length": max_completion_length, "persona_mode": persona_mode,
+               "rationale_fill": rationale_fill, "sessions": sessions, "on_unfit": on_unfit,
+               "tokenizer": tokenizer_fingerprint(tokenizer)}
+    key = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:16]
+    cached = _read_cache(key) if cache else None
+    if cached is None:
+        cached = _export(tokenizer, store, options, on_unfit)
+        if cache:
+            _write_cache(key, cached)
+    return cached.sample(max_examples, seed)
 
-        store = open_store(source, variant=variant, split=split, page_scale=page_scale)
+
+def _export(tokenizer: Any, store: Any, options: dict[str, Any], on_unfit: str) -> StepData:
+    from customer_env.export import export_step_dataset
+
+    max_prompt_tokens, max_completion = options["max_prompt_tokens"], options["max_completion_length"]
+    sessions = options["sessions"]
     dataset = export_step_dataset(
         store if sessions is None else {"store": store, "sessions": sessions},
         split=None if sessions is not None else store.split,
         max_prompt_tokens=max_prompt_tokens,
         tokenizer=tokenizer,
-        persona_mode=persona_mode,
-        rationale_fill=rationale_fill,
+        persona_mode=options["persona_mode"],
+        rationale_fill=options["rationale_fill"],
     )
-    missing = [c for c in REQUIRED_COLUMNS if c not in dataset.column_names]
+    missing = missing_columns(dataset.column_names)
     if missing:
         raise ValueError(f"the exported step dataset lacks columns {missing}; it has {dataset.column_names}")
 
     keep: list[int] = []
     skipped: dict[str, int] = {}
     longest_prompt = longest_sequence = 0
-    limit = max_prompt_tokens + max_completion_tokens
+    limit = max_prompt_tokens + max_completion + TEMPLATE_TOKENS
     for index, row in enumerate(dataset):
         reason = None
         if not row["fits"]:
             reason = "prompt_over_budget"
         else:
             prompt_len, full_len = templated_lengths(tokenizer, row["prompt"], row["completion"])
-            if full_len - prompt_len > max_completion_tokens:
+            if full_len - prompt_len > max_completion:
                 reason = "completion_over_budget"
-            elif full_len > limit + 32:  # 32: room for the chat template's role markers
+            elif full_len > limit:
                 reason = "sequence_over_budget"
             else:
                 longest_prompt = max(longest_prompt, prompt_len)
@@ -137,18 +163,19 @@ def load_step_data(
             continue
         where = f"row {index} (session {row.get('session_id')}, step {row.get('step_index')})"
         if on_unfit == "error":
-            raise ValueError(f"{where} does not fit the budget: {reason} (max_prompt_tokens={max_prompt_tokens})")
+            raise ValueError(f"{where} does not fit the budget: {reason} (max_prompt_tokens={max_prompt_tokens}, "
+                             f"max_completion_length={max_completion})")
         skipped[reason] = skipped.get(reason, 0) + 1
     kept = dataset.select(keep)
     if len(kept) == 0:
         raise ValueError(f"no step of split {store.split!r} fits max_prompt_tokens={max_prompt_tokens}: {skipped}")
 
     sources: dict[str, int] = {}
-    if "rationale_source" in kept.column_names:
-        for value in kept["rationale_source"]:
-            sources[str(value)] = sources.get(str(value), 0) + 1
+    for value in kept["rationale_source"]:
+        sources[str(value)] = sources.get(str(value), 0) + 1
     report = {
-        "store": getattr(store, "description", str(source)),
+        "store": store.description,
+        "store_fingerprint": store.fingerprint,
         "split": store.split,
         "rows": len(dataset),
         "kept": len(kept),
@@ -156,17 +183,37 @@ def load_step_data(
         "max_prompt_tokens": longest_prompt,
         "max_sequence_tokens": longest_sequence,
         "rationale_sources": sources,
-        "persona_mode": persona_mode,
+        "persona_mode": options["persona_mode"],
+        "cached": False,
     }
-    payload = {
-        "store": store.fingerprint,
-        "options": [variant, store.split, page_scale, max_prompt_tokens, max_completion_tokens, persona_mode,
-                    rationale_fill, max_examples, seed, sessions],
-        "tokenizer": [getattr(tokenizer, "name_or_path", ""), len(tokenizer)],
-        "rows": list(zip(kept["session_id"], kept["step_index"])) if "session_id" in kept.column_names else len(kept),
-    }
+    payload = {"options": options, "rows": list(zip(kept["session_id"], kept["step_index"]))}
     fingerprint = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    return StepData(dataset=kept, fingerprint=fingerprint, report=report).sample(max_examples, seed)
+    return StepData(dataset=kept, fingerprint=fingerprint, report=report)
+
+
+def _read_cache(key: str) -> StepData | None:
+    import datasets
+
+    from customer_env.cache import cache_dir
+
+    path = cache_dir("step_data") / key
+    if not (path / _REPORT_FILE).is_file():
+        return None
+    meta = json.loads((path / _REPORT_FILE).read_text(encoding="utf-8"))
+    return StepData(datasets.load_from_disk(str(path / "dataset")), meta["fingerprint"], {**meta["report"], "cached": True})
+
+
+def _write_cache(key: str, data: StepData) -> None:
+    from customer_env.cache import atomic_directory, atomic_write_text, cache_dir
+
+    final = cache_dir("step_data") / key
+    if (final / _REPORT_FILE).is_file():
+        return  # another process wrote it meanwhile
+    with atomic_directory(final) as tmp:
+        data.dataset.save_to_disk(str(tmp / "dataset"))
+        # The report is written last: a directory without it is never read.
+        atomic_write_text(tmp / _REPORT_FILE, json.dumps({"fingerprint": data.fingerprint, "report": data.report},
+                                                         indent=2) + "\n")
 
 
 def format_report(report: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ use), a local copy of the dataset repository, and the hub (``NEU-HAI/OPeRA`` thr
 Example:
     >>> from customer_env.data import open_store
     >>> store = open_store()                       # doctest: +SKIP
+    >>> store = StoreSpec(split="train").open()     # the same, from a spec  # doctest: +SKIP
     >>> session = store.session(store.session_ids[0])   # doctest: +SKIP
     >>> pages = store.pages(session.session_id)         # doctest: +SKIP
     >>> store.report.ok, store.fingerprint[:12]         # doctest: +SKIP
@@ -17,12 +18,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from customer_env.constants import SPLITS, VARIANTS
 from customer_env.data.errors import DataError, LoadReport
+from customer_env.data.spec import EMBEDDED, HUB, StoreSpec
 from customer_env.data.store import OperaStore
-
-EMBEDDED = "embedded"
-HUB = "hub"
 
 
 def open_store(
@@ -34,7 +32,7 @@ def open_store(
     revision: str | None = None,
     page_scale: float | str | None = None,
 ) -> OperaStore:
-    """Open one variant and split of OPeRA.
+    """Open one variant and split of OPeRA: ``StoreSpec(...).open()``.
 
     Args:
         source: None or ``"embedded"`` for the embedded synthetic store (generated into the cache
@@ -53,36 +51,13 @@ def open_store(
         The store (users, sessions and lazily read pages).
 
     Raises:
-        ValueError: An unknown variant or split, or an option that does not apply to the source.
+        ValueError: An unknown variant or split, or an option that does not apply to the source
+            (checked by :class:`~customer_env.data.spec.StoreSpec`).
         DataError: The data cannot be loaded (missing files or columns, hub unreachable, nothing
             left to load), or any data problem in strict mode.
     """
-    if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    is_embedded = source is None or source == EMBEDDED
-    if revision is not None and source != HUB:
-        raise ValueError("revision applies to the hub source only (source='hub')")
-    if page_scale is not None and not is_embedded:
-        raise ValueError("page_scale applies to the embedded store only (source=None)")
-
-    if is_embedded:
-        from customer_env.data.embedded import embedded_store_dir
-        from customer_env.data.local import LocalSource
-
-        root = embedded_store_dir(page_scale=page_scale)
-        table_source = LocalSource(root, variant, split)
-        table_source.description = f"the embedded synthetic store at {root} ({variant}/{split})"
-    elif source == HUB:
-        from customer_env.data.hub import HubSource
-
-        table_source = HubSource(variant, split, revision=revision)
-    else:
-        from customer_env.data.local import LocalSource
-
-        table_source = LocalSource(Path(source), variant, split)
-    return OperaStore.load(table_source, variant, split, strict=strict)
+    return StoreSpec(source=source, variant=variant, split=split, revision=revision, page_scale=page_scale,
+                     strict=strict).open()
 
 
-__all__ = ["open_store", "OperaStore", "DataError", "LoadReport", "EMBEDDED", "HUB"]
+__all__ = ["open_store", "StoreSpec", "OperaStore", "DataError", "LoadReport", "EMBEDDED", "HUB"]

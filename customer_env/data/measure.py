@@ -6,7 +6,7 @@ above the baseline taken just before the store is opened (interpreter and import
 
 Run it in a fresh process for clean numbers::
 
-    python -m customer_env.data.measure /path/to/store --variant filtered --split train
+    python -m customer_env.data.measure --source /path/to/store --variant filtered --split train
 
 Example:
     >>> from customer_env.data.measure import rss_mib
@@ -25,7 +25,7 @@ from typing import Any
 
 import pyarrow.parquet  # noqa: F401  (imported before the baseline: part of the interpreter's cost)
 
-from customer_env.data import open_store
+from customer_env.data.spec import StoreSpec, add_store_arguments, store_spec_from_args
 from customer_env.data import local as _local  # noqa: F401  (same reason)
 
 _STATUS = Path("/proc/self/status")
@@ -57,12 +57,12 @@ def reset_peak_rss() -> bool:
         return False
 
 
-def measure_store(source: str | None = None, variant: str = "filtered", split: str = "train",
-                  *, pages: bool = True, page_cache_bytes: int | None = None) -> dict[str, Any]:
+def measure_store(data: StoreSpec | None = None, *, pages: bool = True,
+                  page_cache_bytes: int | None = None) -> dict[str, Any]:
     """Open a store, walk every session's steps, then (optionally) every session's pages.
 
     Args:
-        source, variant, split: As for :func:`~customer_env.data.open_store`.
+        data: The store to measure (default: the embedded store's train split).
         pages: Also read every session's pages.
         page_cache_bytes: Bound the store's page cache to this (None: the store's default).
 
@@ -83,7 +83,7 @@ def measure_store(source: str | None = None, variant: str = "filtered", split: s
         reset_peak_rss()
 
     started = time.perf_counter()
-    store = open_store(source, variant, split)
+    store = (data or StoreSpec()).open()
     if page_cache_bytes is not None:
         store.page_cache_bytes = page_cache_bytes
     phase("open", started)
@@ -107,17 +107,14 @@ def measure_store(source: str | None = None, variant: str = "filtered", split: s
 def main(argv: list[str] | None = None) -> None:
     """Command line: print :func:`measure_store`'s result as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("source", nargs="?", default=None,
-                        help="a store directory, 'hub', or nothing for the embedded store")
-    parser.add_argument("--variant", default="filtered")
-    parser.add_argument("--split", default="train")
+    add_store_arguments(parser, split="train")
     parser.add_argument("--no-pages", action="store_true", help="skip reading every page")
     parser.add_argument("--page-cache-mib", type=float, default=None,
                         help="bound of the store's page cache (default: the store's own)")
     args = parser.parse_args(argv)
     cache = None if args.page_cache_mib is None else int(args.page_cache_mib * 2**20)
-    print(json.dumps(measure_store(args.source, args.variant, args.split,
-                                   pages=not args.no_pages, page_cache_bytes=cache), indent=2))
+    print(json.dumps(measure_store(store_spec_from_args(parser, args), pages=not args.no_pages,
+                                   page_cache_bytes=cache), indent=2))
 
 
 if __name__ == "__main__":

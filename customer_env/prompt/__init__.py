@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 from customer_env.prompt.messages import SYSTEM_PROMPT, build_messages, build_user_content
+from customer_env.prompt.observation import OBSERVATION_KEYS, actionable_names, join_names
 from customer_env.prompt.page import (
     DETAIL_LEVELS,
     NAMES_ONLY,
@@ -41,6 +42,9 @@ __all__ = [
     "SYSTEM_PROMPT",
     "build_messages",
     "build_user_content",
+    "OBSERVATION_KEYS",
+    "actionable_names",
+    "join_names",
     "DETAIL_LEVELS",
     "NAMES_ONLY",
     "CompressedPage",

@@ -24,15 +24,20 @@ from __future__ import annotations
 
 from typing import Mapping
 
-#: The instruction given to every policy: the task and the wire action format.
-SYSTEM_PROMPT = """\
+from customer_env.prompt.observation import OBSERVATION_KEYS
+
+#: The task every policy is given, whatever way it answers: the start of every system prompt.
+TASK_PROMPT = """\
 You simulate one specific online shopper on Amazon. You are given their persona, what they have \
 done so far in this shopping session, and the page they are looking at now. Predict the very next \
 action this person takes, as they would really take it (not what an ideal shopper would do).
 
 The page is a compressed outline of the HTML. Every element you can act on carries a name="..." \
 attribute; text after a tag is that element's visible label. An action targets an element by \
-copying its name exactly, character for character.
+copying its name exactly, character for character."""
+
+#: The instruction given to every policy answering in text: the task and the wire action format.
+SYSTEM_PROMPT = TASK_PROMPT + """
 
 Actions:
 - click an element: {"type": "click", "name": "<name>"}
@@ -47,12 +52,14 @@ voice (first person, one or two sentences), then the action:
 NO_PERSONA = "(no persona given)"
 NO_HISTORY = "(this is the first action of the session)"
 EMPTY_PAGE = "(the page is empty)"
+#: The last line of the user message: what the policy is asked (a wire JSON answer by default).
+QUESTION = "What does this shopper do next? Answer with the JSON object only."
 
-OBSERVATION_KEYS = ("persona", "history", "url", "page", "actionable_names")
-
-
-def build_user_content(observation: Mapping[str, str]) -> str:
+def build_user_content(observation: Mapping[str, str], *, question: str = QUESTION) -> str:
     """The user message text for an observation (see the module docstring for the order).
+
+    ``question`` replaces the closing question (a policy that acts through tool calls is not
+    asked for a JSON object).
 
     Raises:
         KeyError: naming the missing key when the observation lacks one of persona, history,
@@ -69,7 +76,7 @@ def build_user_content(observation: Mapping[str, str]) -> str:
         f"## Persona\n{persona}\n\n"
         f"## Session so far\n{history}\n\n"
         f"## Current page\nURL: {url}\n{page}\n\n"
-        "What does this shopper do next? Answer with the JSON object only."
+        f"{question}"
     )
 
 

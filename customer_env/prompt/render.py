@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from customer_env.prompt.messages import SYSTEM_PROMPT, build_messages
+from customer_env.prompt.observation import join_names
 from customer_env.prompt.page import DETAIL_LEVELS, CompressedPage, PageDetail, compress_page
 from customer_env.prompt.tokens import TokenCounter, default_counter
 from customer_env.records import Action
@@ -230,7 +231,7 @@ def render_observation(
     persona = (persona_text or "").strip()
     current = page_html if isinstance(page_html, CompressedPage) else compress_page(page_html, detail_levels[0])
     lines = [_step_line(i, item) for i, item in enumerate(history)]
-    names_text = "\n".join(current.names)
+    names_text = join_names(current.names)
 
     def assemble(page_text: str, blocks: dict[int, str], dropped: list[int]) -> dict[str, str]:
         return {"persona": persona, "page": page_text, "history": _history_text(lines, blocks, dropped),

@@ -72,3 +72,91 @@ def test_without_a_checkpoint_the_pipeline_default_is_used(tiny_model_dir, monke
         from agents.checkpoint import default_checkpoint
 
         default_checkpoint("grpo")
+
+
+# ----------------------------------------------------------- self-describing checkpoints
+
+def _trained_copy(model_dir, dest, *, page_scale=0.1, budget=1024, kind="sft"):
+    """A copy of ``model_dir`` with a training summary recording its conditions."""
+    import shutil
+
+    from agents.checkpoint import SUMMARY_FILE, TrainingConditions
+    from customer_env.data.spec import StoreSpec
+
+    shutil.copytree(model_dir, dest)
+    conditions = TrainingConditions(kind=kind, data=StoreSpec(page_scale=page_scale), max_prompt_tokens=budget,
+                                    max_completion_length=64, tokenizer=str(model_dir), recipe={"training": {}})
+    (dest / SUMMARY_FILE).write_text(json.dumps({"kind": kind, "conditions": conditions.to_dict()}))
+    return dest
+
+
+def test_a_checkpoint_carries_its_training_conditions_to_the_agent(tiny_model_dir, tmp_path):
+    from agents.checkpoint import resolve_checkpoint
+
+    run = _trained_copy(tiny_model_dir, tmp_path / "run")
+    resolved = resolve_checkpoint(run)
+    assert resolved.conditions.data.page_scale == 0.1 and resolved.conditions.max_prompt_tokens == 1024
+    agent = make_sft_agent(checkpoint=run, max_new_tokens=4, device="cpu")
+    assert agent.trained_conditions == resolved.conditions
+    assert resolve_checkpoint(tiny_model_dir).conditions is None  # a plain model records none
+
+
+def test_a_malformed_summary_is_named(tiny_model_dir, tmp_path):
+    from agents.checkpoint import SUMMARY_FILE, resolve_checkpoint
+
+    run = _trained_copy(tiny_model_dir, tmp_path / "run")
+    summary = json.loads((run / SUMMARY_FILE).read_text())
+    del summary["conditions"]["max_prompt_tokens"]
+    (run / SUMMARY_FILE).write_text(json.dumps(summary))
+    with pytest.raises(ValueError, match=r"training_summary.json: conditions: field 'max_prompt_tokens' is missing"):
+        resolve_checkpoint(run)
+    (run / SUMMARY_FILE).write_text("{not json")
+    with pytest.raises(ValueError, match="training_summary.json: not JSON"):
+        resolve_checkpoint(run)
+
+
+def _hub_cache(tmp_path, monkeypatch, repo_id):
+    """An offline hub cache (huggingface_hub's layout) holding one snapshot of ``repo_id``."""
+    import huggingface_hub.constants
+
+    cache = tmp_path / "hub"
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    repo = cache / f"models--{repo_id.replace('/', '--')}"
+    commit = "0" * 40
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+    return repo / "snapshots" / commit
+
+
+def test_a_pushed_checkpoint_loads_by_its_hub_id(tiny_model_dir, tmp_path, monkeypatch):
+    from agents import make
+    from agents.checkpoint import resolve_checkpoint
+
+    snapshot = _hub_cache(tmp_path, monkeypatch, "someone/customer-r1-run")
+    _trained_copy(tiny_model_dir, snapshot, kind="customer_r1")
+    resolved = resolve_checkpoint("someone/customer-r1-run")
+    assert resolved.path == str(snapshot) and resolved.conditions.kind == "customer_r1"
+    agent = make("customer_r1", checkpoint="someone/customer-r1-run", max_new_tokens=4, device="cpu")
+    assert agent.trained_conditions.max_prompt_tokens == 1024 and isinstance(agent.act(observation(0)), str)
+    with pytest.raises(FileNotFoundError, match="not a local directory, and no copy of the hub model"):
+        resolve_checkpoint("someone/never-pushed")
+
+
+def test_an_adapters_relative_base_is_found_next_to_it_by_training_and_agents(tiny_model_dir, tmp_path):
+    import shutil
+
+    from agents.checkpoint import inspect_checkpoint, load_model
+
+    shutil.copytree(tiny_model_dir, tmp_path / "base")
+    from transformers import AutoModelForCausalLM
+
+    lora = peft.get_peft_model(AutoModelForCausalLM.from_pretrained(tmp_path / "base"),
+                               peft.LoraConfig(r=2, lora_alpha=4, target_modules=["q_proj"]))
+    lora.save_pretrained(tmp_path / "adapter")
+    config = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
+    config["base_model_name_or_path"] = "../base"  # relative to the adapter directory, not the working directory
+    (tmp_path / "adapter" / "adapter_config.json").write_text(json.dumps(config))
+    assert inspect_checkpoint(tmp_path / "adapter").base_model == str((tmp_path / "base").resolve())
+    trainable = load_model(tmp_path / "adapter", for_training=True)
+    assert hasattr(trainable, "peft_config") and any(p.requires_grad for p in trainable.parameters())
+    assert not hasattr(load_model(tmp_path / "adapter"), "peft_config")  # merged for inference

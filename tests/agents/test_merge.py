@@ -11,10 +11,12 @@ import agents
 from agents.merge import MergeError, main, merge, merge_runs
 from agents.rollout import RolloutConfig, run_rollout
 from agents.sharding import Shard, ShardError
+from customer_env.data.spec import StoreSpec
 
 
 def config(small_store_dir, **kw):
-    values = {"source": str(small_store_dir), "split": "train", "sessions": 7, "batch_size": 3, "n_bootstrap": 300}
+    values = {"data": StoreSpec(source=str(small_store_dir), split="train"), "sessions": 7, "batch_size": 3,
+              "n_bootstrap": 300}
     return RolloutConfig(**{**values, **kw})
 
 

@@ -11,6 +11,7 @@ from agents.oracle import OracleAgent
 from agents.rollout import RolloutConfig, make_agent, run_rollout
 from customer_env.actions import parse_completion
 from customer_env.data import open_store
+from customer_env.data.spec import StoreSpec
 from customer_env.synthetic import generate_store
 from customer_env.synthetic.fork import GenerationInputs, GeneratorFork
 
@@ -21,7 +22,7 @@ def test_store(small_store_dir):
 
 
 def _rollout(name, small_store_dir, small_store, test_store, **kwargs):
-    config = RolloutConfig(split="test", source=str(small_store_dir), n_bootstrap=0)
+    config = RolloutConfig(data=StoreSpec(split="test", source=str(small_store_dir)), n_bootstrap=0)
     agent = make_agent(name, config, train_store=small_store, **kwargs)
     return agent, run_rollout(agent, config, store=test_store, train_store=small_store, progress=False)
 

@@ -12,6 +12,7 @@ import agents
 from agents.backends import Generation, SamplingParams
 from agents.backends.request_cache import CachedBackend, RequestCache, backend_identity, use_request_cache
 from agents.rollout import RolloutConfig, run_rollout
+from customer_env.data.spec import StoreSpec
 from customer_env.prompt import build_messages
 from agent_helpers import observation
 
@@ -40,8 +41,8 @@ def cached_rollout(agent, small_store, small_store_dir, cache_dir, out=None, **k
     counting = Counting(agent.backend)
     agent.backend = counting
     use_request_cache(agent, cache_dir)
-    cfg = RolloutConfig(**{"source": str(small_store_dir), "split": "train", "sessions": 2, "batch_size": 2,
-                           "n_bootstrap": 50, **kw})
+    cfg = RolloutConfig(**{"data": StoreSpec(source=str(small_store_dir), split="train"), "sessions": 2,
+                           "batch_size": 2, "n_bootstrap": 50, **kw})
     result = run_rollout(agent, cfg, store=small_store, train_store=small_store, progress=False, out_dir=out)
     return result, counting
 

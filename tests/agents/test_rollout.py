@@ -9,6 +9,7 @@ import pytest
 import agents
 from agents.rollout import RolloutConfig, make_agent, run_rollout, write_rollout
 from customer_env.actions import parse_completion
+from customer_env.data.spec import StoreSpec
 
 SAMPLE_KEYS = {"session_id", "step_index", "user_id", "completion", "predicted", "gold", "reward",
                "reward_components", "correct", "human_rationale", "session_length", "parse_ok"}
@@ -21,7 +22,8 @@ def stores(small_store):
 
 
 def config(small_store_dir, **kw):
-    return RolloutConfig(source=str(small_store_dir), split="train", n_bootstrap=kw.pop("n_bootstrap", 0), **kw)
+    return RolloutConfig(data=StoreSpec(source=str(small_store_dir), split="train"),
+                         n_bootstrap=kw.pop("n_bootstrap", 0), **kw)
 
 
 def rollout(agent, cfg, stores, **kw):
@@ -87,7 +89,9 @@ def test_write_rollout_files(stores, small_store_dir, tmp_path):
     assert parse_completion(first["completion"]).ok and "click_type" in first["gold"]
     results = json.loads(results_path.read_text())
     assert results["dataset"]["fingerprint"] == stores[0].fingerprint and results["seed"] == 0
-    assert "git_commit" in results and results["packages"]["gymnasium"]
+    record = results["provenance"]
+    assert "git_commit" in record and record["packages"]["gymnasium"] and record["created"]
+    assert record["fingerprints"] == {"evaluated": stores[0].fingerprint, "train": stores[1].fingerprint}
     ci = results["metrics"]["headline"]["exact_match"]
     assert ci["low"] <= ci["high"]
     assert not list(tmp_path.glob("run/.*"))  # no temporary files left behind
@@ -95,14 +99,14 @@ def test_write_rollout_files(stores, small_store_dir, tmp_path):
 
 def test_prompting_agent_with_a_tiny_model(stores, small_store_dir, tiny_model_dir):
     agent = agents.make("prompting", model=str(tiny_model_dir), max_new_tokens=8, batch_size=4, device="cpu")
-    result = rollout(agent, config(small_store_dir, sessions=1), stores)
+    result = rollout(agent, config(small_store_dir, sessions=1, max_prompt_tokens=2040), stores)
     assert agent.stats["requests"] == len(result.samples) and agent.stats["generation_failures"] == 0
     # The agent's counts come from the environment's step info (one parse per step).
     assert agent.stats["unparsable"] == sum(1 for s in result.samples if not s["parse_ok"])
     assert agent.stats["ungrounded"] == result.info["rollout"]["ungrounded_predictions"]
-    # The budget was capped to the tiny model's context (2048 positions minus 8 new tokens).
-    assert result.info["env"]["max_prompt_tokens"] == 2040
-    assert result.info["env"]["tokenizer"] is not None
+    # The budget is the config's: a plain model records no training budget, and its config is not read.
+    assert result.info["env"]["max_prompt_tokens"] == 2040 and result.info["env"]["max_prompt_tokens_from"] == "config"
+    assert result.info["env"]["tokenizer"] is not None and result.info["conditions"]["trained"] is None
     # A random model rarely writes valid JSON: such answers are format failures, not crashes.
     assert 0.0 <= result.metrics["headline"]["format_validity"]["value"] <= 1.0
 
@@ -207,3 +211,23 @@ def test_step_lines_tell_the_sessions_of_one_user_apart():
     long_ids = [f"{'x' * 30}_{n}" for n in range(50)]
     assert len({session_label(sid) for sid in long_ids}) == 50
     assert all(len(session_label(sid)) <= 24 for sid in long_ids)
+
+
+def test_a_trained_agent_is_evaluated_with_its_budget_and_its_data_is_checked(stores, small_store_dir):
+    from agents.checkpoint import TrainingConditions
+
+    class Trained:
+        def __init__(self, fingerprint):
+            self.trained_conditions = TrainingConditions(
+                kind="sft", data=StoreSpec(source=str(small_store_dir), split="train"), max_prompt_tokens=3000,
+                max_completion_length=64, store_fingerprint=fingerprint)
+
+        def act(self, observation):
+            return '{"rationale": "Bye.", "action": {"type": "terminate"}}'
+
+    same = rollout(Trained(stores[1].fingerprint), config(small_store_dir, sessions=1), stores)
+    assert same.info["env"]["max_prompt_tokens"] == 3000 and same.info["env"]["max_prompt_tokens_from"] == "checkpoint"
+    assert same.info["conditions"]["trained_on_other_data"] is None
+    other = rollout(Trained("f" * 64), config(small_store_dir, sessions=1, max_prompt_tokens=2500), stores)
+    assert other.info["env"]["max_prompt_tokens"] == 2500 and other.info["env"]["max_prompt_tokens_from"] == "config"
+    assert other.info["conditions"]["trained_on_other_data"].startswith("the training store's fingerprint was ffff")

@@ -15,6 +15,7 @@ from agents.rollout import RolloutConfig, run_rollout, write_rollout
 from agents.run_files import (LOCK_FILE, RunFileError, check_samples, file_sha256, prompt_sha256, read_results,
                               read_samples)
 from customer_env.actions import Action, format_completion
+from customer_env.data.spec import StoreSpec
 
 
 class Interrupted(RuntimeError):
@@ -52,7 +53,8 @@ class BatchSeeded(BaseAgent):
 
 
 def config(small_store_dir, **kw):
-    values = {"source": str(small_store_dir), "split": "train", "sessions": 6, "batch_size": 3, "n_bootstrap": 200}
+    values = {"data": StoreSpec(source=str(small_store_dir), split="train"), "sessions": 6, "batch_size": 3,
+              "n_bootstrap": 200}
     return RolloutConfig(**{**values, **kw})
 
 
@@ -227,7 +229,8 @@ def test_results_record_the_samples_hash_and_a_changed_pair_is_detected(small_st
     run(agents.make("frequency", store=small_store), config(small_store_dir, sessions=2), small_store, out_dir=out)
     results = read_results(out)
     assert results["samples_sha256"] == file_sha256(out / "samples.jsonl")
-    assert score_predictions(out / "samples.jsonl", split="train", source=str(small_store_dir), store=small_store,
+    assert score_predictions(out / "samples.jsonl", data=StoreSpec(source=str(small_store_dir), split="train"),
+                             store=small_store,
                              train_store=small_store, only_predicted_sessions=True, n_bootstrap=0).counts["scored"]
     lines = (out / "samples.jsonl").read_text().splitlines(keepends=True)
     (out / "samples.jsonl").write_text("".join(lines[:-1]))  # the results now describe more samples than exist
@@ -237,7 +240,7 @@ def test_results_record_the_samples_hash_and_a_changed_pair_is_detected(small_st
         load_run(out)
     assert any("differs from the" in note for note in load_run(out, skip_bad=True).notes)
     with pytest.raises(RunFileError, match="differs from the"):
-        score_predictions(out / "samples.jsonl", split="train", store=small_store, train_store=small_store)
+        score_predictions(out / "samples.jsonl", store=small_store, train_store=small_store)
     # write_rollout (a run made in memory) records the hash too.
     result = run(agents.make("random"), config(small_store_dir, sessions=2), small_store)
     samples_path, _ = write_rollout(result, tmp_path / "memory")

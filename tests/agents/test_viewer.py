@@ -13,6 +13,7 @@ from bs4 import BeautifulSoup
 import agents
 from agents.rollout import RolloutConfig, run_rollout, write_rollout
 from agents.viewer import NOT_LOGGED, ViewerError, build_view, load_run, render_html, write_view
+from customer_env.data.spec import StoreSpec
 
 HOSTILE = '</pre></script><script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
 #: Breaks out of a double-quoted attribute (the step's data attributes carry action and click types).
@@ -26,7 +27,8 @@ def runs(small_store, small_store_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("viewer_runs")
     made = {}
     for name, sessions in (("frequency", ids[:3]), ("random", ids[1:4])):
-        cfg = RolloutConfig(source=str(small_store_dir), split="train", sessions=list(sessions), n_bootstrap=20)
+        cfg = RolloutConfig(data=StoreSpec(source=str(small_store_dir), split="train"), sessions=list(sessions),
+                            n_bootstrap=20)
         agent = agents.make(name, store=small_store) if name == "frequency" else agents.make(name, seed=1)
         result = run_rollout(agent, cfg, store=small_store, train_store=small_store, progress=False)
         result.info["agent_name"] = name

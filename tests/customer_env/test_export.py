@@ -11,8 +11,6 @@ from customer_env.export import export_step_dataset, iter_step_examples, templat
 from customer_env.prompt import build_messages
 from customer_env.records import Action
 
-GOLD_COLUMNS = ("gold_type", "gold_name", "gold_text", "gold_click_type")
-
 
 @pytest.fixture(scope="module")
 def rows(small_store: Any) -> list[dict[str, Any]]:
@@ -108,3 +106,60 @@ def test_full_variant_rows_are_the_predicted_steps(small_full_store: Any) -> Non
     for row in rows[::4]:
         obs, _ = env.reset(options={"session_id": sid, "step": row["step_index"]})
         assert row["prompt"] == build_messages(obs)
+
+
+def test_step_columns_are_one_schema() -> None:
+    from customer_env.export import GOLD_COLUMNS, PAGE_NAMES_COLUMN, STEP_COLUMNS, step_features
+
+    assert list(step_features()) == list(STEP_COLUMNS)
+    assert set(GOLD_COLUMNS) | {PAGE_NAMES_COLUMN} <= set(STEP_COLUMNS)
+
+
+def test_page_names_and_gold_columns_round_trip() -> None:
+    from customer_env.export import decode_page_names, encode_page_names, gold_from_columns
+
+    assert decode_page_names(encode_page_names(["a.b", "é"]), 0) == {"a.b", "é"}
+    assert decode_page_names(None, 0) is None and decode_page_names(float("nan"), 0) is None
+    with pytest.raises(ValueError, match="row 7: page_names is not a JSON list"):
+        decode_page_names("not json", 7)
+    with pytest.raises(ValueError, match="row 1: page_names must be a JSON list, got dict"):
+        decode_page_names('{"a": 1}', 1)
+    assert gold_from_columns("input", "nav_bar.search_input", "mug", float("nan")) == Action(
+        "input", "nav_bar.search_input", "mug")
+    with pytest.raises(ValueError, match="gold_type is missing"):
+        gold_from_columns(None)
+
+
+def test_command_line_writes_both_splits_with_licence_and_citations(small_store_dir, tmp_path, capsys) -> None:
+    import datasets
+
+    from customer_env.export import main
+
+    out = tmp_path / "steps"
+    assert main(["--out", str(out), "--source", str(small_store_dir), "--sessions", "1",
+                 "--max-prompt-tokens", "4096"]) == 0
+    saved = datasets.load_from_disk(str(out))
+    assert set(saved) == {"train", "test"} and saved["train"].num_rows > 0
+    info = saved["train"].info
+    assert info.license == "CC-BY-4.0, for research purposes only"
+    assert "arXiv" in info.citation and "wang2025operadatasetobservationpersona" in info.citation
+    assert "wang2025customerr1" in info.citation and "local copy" not in info.description
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\nlicense: cc-by-4.0\n") and "```bibtex" in card
+    assert "train: " in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # never overwrites
+        main(["--out", str(out), "--source", str(small_store_dir)])
+
+
+def test_command_line_pushes_when_asked(small_store_dir, tmp_path, monkeypatch) -> None:
+    import datasets
+
+    import customer_env.export as export
+
+    pushed = []
+    monkeypatch.setattr(datasets.DatasetDict, "push_to_hub", lambda self, repo, **kw: pushed.append((repo, kw)))
+    monkeypatch.setattr(export, "_publish_card", lambda repo, info: pushed.append((repo, info.license)))
+    export.main(["--out", str(tmp_path / "s"), "--source", str(small_store_dir), "--split", "test",
+                 "--sessions", "1", "--push-to-hub", "me/opera-steps", "--private"])
+    assert pushed == [("me/opera-steps", {"private": True}), ("me/opera-steps", "CC-BY-4.0, for research purposes only")]
+    assert set(datasets.load_from_disk(str(tmp_path / "s"))) == {"test"}

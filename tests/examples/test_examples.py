@@ -26,7 +26,7 @@ def test_rollout_script_writes_samples_and_results(small_store_dir, tmp_path, ca
     samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     results = json.loads((out / "results.json").read_text())
     assert code == 0 and samples and results["agent_name"] == "frequency"
-    assert results["config"]["split"] == "test" and results["metrics"]["n_steps"] == len(samples)
+    assert results["config"]["data"]["split"] == "test" and results["metrics"]["n_steps"] == len(samples)
     assert printed.count(" | agent ") == len(samples)  # one line per step without --quiet
     assert "| exact_match |" in printed
 
@@ -142,3 +142,81 @@ def test_third_party_agent_example_runs(small_store_dir, capsys):
     assert load("third_party_agent").main(["--sessions", "1", "--source", str(small_store_dir)]) == 0
     printed = capsys.readouterr().out
     assert "total reward" in printed and "| exact_match |" in printed
+
+
+@pytest.fixture
+def pipeline_like_checkpoint(tmp_path, monkeypatch):
+    """A tiny checkpoint whose summary says it was trained on the embedded store at page scale 0.02 with a
+    1024-token budget, standing in for the pipeline's default ``customer_r1`` checkpoint."""
+    import shutil
+
+    import agents.checkpoint
+    from agents.checkpoint import SUMMARY_FILE, TrainingConditions
+    from customer_env.data import embedded
+    from customer_env.data.spec import StoreSpec
+    from training.tiny_model import TinyModelSpec, build_tiny_model
+
+    monkeypatch.setattr(embedded, "DEFAULT_USERS", 3)  # a small "embedded" store: generated in a second
+    monkeypatch.setattr(embedded, "DEFAULT_SESSIONS", 8)
+    spec = TinyModelSpec(vocab_size=300, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=1536)
+    model = build_tiny_model(tmp_path / "model", texts=['<div name="reviews">x</div> {"action": "click"}'] * 20,
+                             spec=spec)
+    run = tmp_path / "customer_r1"
+    shutil.copytree(model, run)
+    conditions = TrainingConditions(kind="customer_r1", data=StoreSpec(page_scale=0.02), max_prompt_tokens=1024,
+                                    max_completion_length=64, tokenizer=str(model))
+    (run / SUMMARY_FILE).write_text(json.dumps({"kind": "customer_r1", "conditions": conditions.to_dict()}))
+    monkeypatch.setattr(agents.checkpoint, "default_checkpoint", lambda kind: run)
+    return run
+
+
+@pytest.mark.slow
+def test_rollout_and_compare_evaluate_a_checkpoint_the_same_way(pipeline_like_checkpoint, tmp_path, capsys):
+    common = ["--split", "train", "--sessions", "2", "--bootstrap", "0"]
+    load("rollout").main(["--agent", "customer_r1", "--quiet", "--out", str(tmp_path / "roll"),
+                          "--agent-arg", "max_new_tokens=8", *common])
+    printed = capsys.readouterr().out
+    assert "[rollout] evaluating on the embedded store at page scale 0.02" in printed
+    load("compare").main(["--agents", "frequency", "--agent", "customer_r1:max_new_tokens=8",
+                          "--out", str(tmp_path / "cmp"), *common])
+    assert "[compare] evaluating on the embedded store at page scale 0.02" in capsys.readouterr().out
+    rolled = json.loads((tmp_path / "roll" / "results.json").read_text())
+    compared = json.loads((tmp_path / "cmp" / "customer_r1" / "results.json").read_text())
+    for results in (rolled, compared):
+        assert results["config"]["data"]["page_scale"] == 0.02 and results["env"]["max_prompt_tokens"] == 1024
+        assert results["env"]["max_prompt_tokens_from"] == "checkpoint"
+    assert rolled["metrics"]["headline"] == compared["metrics"]["headline"]
+    samples = [[json.loads(line)["completion"] for line in (d / "samples.jsonl").read_text().splitlines()]
+               for d in (tmp_path / "roll", tmp_path / "cmp" / "customer_r1")]
+    assert samples[0] == samples[1]  # the same prompts, so the same answers
+    # The frequency baseline was evaluated on the same pages.
+    assert json.loads((tmp_path / "cmp" / "frequency" / "results.json").read_text())["config"]["data"]["page_scale"] == 0.02
+
+
+def test_an_explicit_page_scale_is_kept_and_the_difference_noted(pipeline_like_checkpoint):
+    from agents.rollout import RolloutConfig, plan_evaluation
+    from customer_env.data.spec import StoreSpec
+
+    plan = plan_evaluation(RolloutConfig(data=StoreSpec(page_scale=0.05)),
+                           {"customer_r1": ("customer_r1", {}), "frequency": ("frequency", {})})
+    assert plan.config.data.page_scale == 0.05 and set(plan.checkpoints) == {"customer_r1"}
+    assert plan.notes == ["customer_r1 was trained at page scale 0.02, evaluated at 0.05"]
+    assert plan.agent_kwargs["customer_r1"]["checkpoint"] == str(pipeline_like_checkpoint)
+    untouched = plan_evaluation(RolloutConfig(), {"frequency": ("frequency", {})})
+    assert untouched.config == RolloutConfig() and untouched.notes == [] and not untouched.checkpoints
+
+
+def test_checkpoints_trained_at_different_scales_need_a_choice(pipeline_like_checkpoint, tmp_path):
+    import shutil
+
+    from agents.checkpoint import SUMMARY_FILE
+    from agents.rollout import RolloutConfig, plan_evaluation
+
+    other = tmp_path / "other"
+    shutil.copytree(pipeline_like_checkpoint, other)
+    summary = json.loads((other / SUMMARY_FILE).read_text())
+    summary["conditions"]["data"]["page_scale"] = 0.1
+    (other / SUMMARY_FILE).write_text(json.dumps(summary))
+    with pytest.raises(ValueError, match=r"different page scales \(customer_r1: 0.02, sft: 0.1\)"):
+        plan_evaluation(RolloutConfig(), {"customer_r1": ("customer_r1", {}), "sft": ("sft", {"checkpoint": str(other)})})

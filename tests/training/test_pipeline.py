@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from training import pipeline
-from training.config import SUMMARY_FILE
+from agents.checkpoint import SUMMARY_FILE, resolve_checkpoint
 from training.pipeline import PipelineConfig, ensure_checkpoint
 from training.tiny_model import TinyModelSpec
 
@@ -34,7 +34,9 @@ SMALL = PipelineConfig(
 
 def test_trains_once_then_reuses_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     sft_dir = ensure_checkpoint("sft", progress=False, config=SMALL)
-    assert json.loads((sft_dir / SUMMARY_FILE).read_text())["config"]["output_dir"] == str(sft_dir)
+    recipe = json.loads((sft_dir / SUMMARY_FILE).read_text())["conditions"]["recipe"]
+    assert recipe["training"]["output_dir"] == str(sft_dir)
+    assert "# Model Card for sft" in (sft_dir / "README.md").read_text()  # not the temporary directory's name
 
     def no_training(*args: object, **kwargs: object) -> Path:
         raise AssertionError("the cached SFT checkpoint should have been reused")
@@ -50,9 +52,15 @@ def test_trains_once_then_reuses_the_cache(monkeypatch: pytest.MonkeyPatch) -> N
     summary = json.loads((r1_dir.parent / "pipeline_summary.json").read_text())
     assert {"tiny_model", "export", "pretrain", "sft", "grpo"} <= set(summary["stage_seconds"])
     pretrained = json.loads((r1_dir.parent / "pretrain" / SUMMARY_FILE).read_text())
-    assert pretrained["config"]["completion_only_loss"] is False
+    assert pretrained["conditions"]["recipe"]["training"]["completion_only_loss"] is False
     assert json.loads((sft_dir / SUMMARY_FILE).read_text())["base_model"] == str(r1_dir.parent / "pretrain")
     assert summary["data"]["kept"] + sum(summary["data"]["skipped"].values()) == summary["data"]["rows"]
+    assert summary["provenance"]["fingerprints"]["dataset"] == summary["dataset_fingerprint"]
+    # Each checkpoint says what it was trained on: the resolver reads it for evaluation.
+    conditions = resolve_checkpoint(r1_dir).conditions
+    assert conditions.data.is_embedded and conditions.data.page_scale == SMALL.page_scale
+    assert (conditions.kind, conditions.max_prompt_tokens, conditions.max_completion_length) == (
+        "customer_r1", SMALL.max_prompt_tokens, SMALL.grpo["max_completion_length"])
 
 
 def test_the_recipe_keys_the_cache() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from customer_env.export import GOLD_COLUMNS, PAGE_NAMES_COLUMN
 from training.grpo_rewards import reward_functions
 
 
@@ -23,7 +24,7 @@ def _env_reward(store: Any, session_id: str, step_index: int, text: str, **env_o
 
 def _grpo_reward(rl_only: bool, row: dict[str, Any], text: str) -> float:
     funcs, weights = reward_functions("customer_r1", rl_only=rl_only)
-    columns = {k: [row[k]] for k in ("gold_type", "gold_name", "gold_text", "gold_click_type", "page_names")}
+    columns = {k: [row[k]] for k in (*GOLD_COLUMNS, PAGE_NAMES_COLUMN)}
     completions = [[{"role": "assistant", "content": text}]]
     return sum(w * f(prompts=[row["prompt"]], completions=completions, **columns)[0] for f, w in zip(funcs, weights))
 

@@ -1,7 +1,7 @@
 """Memory: the index costs far less than the pages, and reading every page stays bounded.
 
-The store is measured in a fresh interpreter (``python -m customer_env.data.measure``) so the
-numbers are its own, not the test runner's.
+The store is measured in a fresh interpreter (``python -m customer_env.data.measure --source
+DIR``) so the numbers are its own, not the test runner's.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def write_big(root: Path, sessions: int) -> Path:
 
 def measure(root: Path, *extra: str) -> dict:
     done = subprocess.run(
-        [sys.executable, "-m", "customer_env.data.measure", str(root), *extra],
+        [sys.executable, "-m", "customer_env.data.measure", "--source", str(root), *extra],
         capture_output=True, text=True, timeout=120, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
