@@ -180,6 +180,11 @@ class _Leaf:
     stop: _Stop | None = None  # holds the run's frames; its signature is taken only if it is kept
     _signature: Hashable = None
 
+    def __post_init__(self) -> None:
+        # Whether the run goes on past its action (it stopped at an action, not at an end or a
+        # wrong opening); fixed here because taking the signature lets go of ``stop``.
+        self.continues = self.stop is not None
+
     @property
     def signature(self) -> Hashable:
         if self._signature is None:
@@ -285,7 +290,7 @@ class ReferenceTracker:
         kept: dict[Hashable, tuple[tuple[int, ...], float]] = {}
         if action is not None:
             for leaf, path, p in self._leaves:
-                if p > 0 and leaf.action is not None and leaf.stop is not None and leaf.action.matches(action):
+                if p > 0 and leaf.action is not None and leaf.continues and leaf.action.matches(action):
                     previous = kept.get(leaf.signature)
                     kept[leaf.signature] = (path, p + (previous[1] if previous else 0.0))
         self._law, self._leaves = None, None
