@@ -37,10 +37,11 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from agents.base import Agent, act_many, describe_agent, observe_agent, reset_agent
-from agents.rollout import git_commit, package_versions
 from agents.run_files import (RESULTS_FILE, SAMPLES_FILE, RunFileError, RunManifest, RunWriter, agent_identity,
                               prompt_sha256, read_samples, sample_line)
 from customer_env.cache import atomic_write_text
+from customer_env.metrics import StepRecord, evaluate
+from customer_env.provenance import provenance
 from customer_env.records import Action
 from customer_env.shop.env import DEFAULT_MAX_EPISODE_STEPS, OperaShopEnv, shop_click_types
 from customer_env.shop.session_metrics import SessionSummary, compare, profile_traits, summarize
@@ -211,16 +212,17 @@ def run_simulation(agent: Agent, config: SimulationConfig | None = None, *, worl
     """
     from tqdm.auto import tqdm
 
-    from agents.rollout import _model_context
+    from agents.rollout import agent_tokenizer
 
     config = config or SimulationConfig()
     world = world or build_world(config)
     episodes = plan_episodes(world, config)
-    tokenizer, room = _model_context(agent)
+    tokenizer = agent_tokenizer(agent)
+    # As rollout: a checkpoint agent shops with the prompt budget it was trained with, unless told.
+    conditions = getattr(agent, "trained_conditions", None)
     budget = config.max_prompt_tokens
-    if room is not None and (budget is None or budget > room):
-        logger.warning("prompt budget set to %d tokens: the agent's model context minus its max_new_tokens", room)
-        budget = room
+    if budget is None and conditions is not None:
+        budget = conditions.max_prompt_tokens
     lanes = max(1, min(config.batch_size, len(episodes))) if callable(getattr(agent, "act_batch", None)) else 1
     envs = [make_env(world, config, tokenizer=tokenizer, max_prompt_tokens=budget) for _ in range(lanes)]
     lookup = shop_click_types(world)
@@ -277,6 +279,12 @@ def run_simulation(agent: Agent, config: SimulationConfig | None = None, *, worl
     order = {e.session_id: i for i, e in enumerate(episodes)}
     samples.sort(key=lambda s: (order[s["session_id"]], s["step_index"]))
     sessions = session_summaries(samples, world)
+    # With the reference law every step has a gold (the reference shopper's most likely action):
+    # the rollout metrics then score the run against it, as the viewer and the scorer read them.
+    metrics = None
+    if samples and all(s.get("gold") for s in samples):
+        metrics = evaluate([StepRecord.from_sample(s) for s in samples], lookup, n_bootstrap=config.n_bootstrap,
+                           seed=config.seed)
     info = {
         **({"agent_name": agent_name} if agent_name is not None else {}),
         "agent": describe_agent(agent), "config": asdict(config), "seed": config.seed,
@@ -287,7 +295,9 @@ def run_simulation(agent: Agent, config: SimulationConfig | None = None, *, worl
                        "truncated": sum(1 for s in samples if s.get("done") and s.get("ended") is None),
                        **_reference_counts(samples)},
         "sessions": _session_overview(sessions),
-        "git_commit": git_commit(), "packages": package_versions(),
+        "metrics": metrics, "metrics_gold": "reference shopper's most likely action" if metrics is not None else None,
+        "conditions": {"trained": conditions.to_dict() if conditions is not None else None},
+        "provenance": provenance(fingerprints={"world": _world_fingerprint(world)}),
     }
     result = SimulationResult(samples, sessions, info)
     if writer is not None:
@@ -404,16 +414,31 @@ def reference_seed(seed: int) -> int:
     return derive_rng(seed, "reference baseline").randrange(2**31 - 1)
 
 
+#: What an agent's free run is compared with: the reference shopper's run in the same shop on the
+#: same episodes, or the store's recorded sessions of the same personas.
+AGAINST = ("reference_shopper", "recorded")
+
+
 def compare_with_reference(agent_name: str, config: SimulationConfig, *, out_dir: str | Path,
                            agent_kwargs: Mapping[str, Any] | None = None, agent: Agent | None = None,
                            resume: bool = False, overwrite: bool = False, progress: bool = True,
-                           on_step: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Run ``agent_name`` and the reference shopper on the same episodes and compare them.
+                           on_step: Callable[[dict[str, Any]], None] | None = None,
+                           against: str = "reference_shopper") -> dict[str, Any]:
+    """Run ``agent_name`` and compare its sessions with the reference shoppers' of the same personas.
 
-    Writes ``out_dir/<agent_name>/`` and ``out_dir/reference/`` (run directories) and
-    ``out_dir/comparison.json``; returns the comparison (``customer_env.shop.session_metrics.compare``
-    under ``"comparison"``, with both runs' provenance).
+    Writes ``out_dir/<agent_name>/`` (a run directory) and ``out_dir/comparison.json``, and with
+    ``against="reference_shopper"`` (the default) ``out_dir/reference/``: the reference shopper
+    played on the same episodes with a seed of its own (:func:`reference_seed`). With
+    ``against="recorded"`` the reference is the store's recorded sessions of the same personas
+    (:func:`customer_env.shop.session_metrics.recorded_summaries`): the check that the live shop
+    is the world the recordings come from. Returns the comparison
+    (``customer_env.shop.session_metrics.compare`` under ``"comparison"``, with provenance).
+
+    Raises:
+        ValueError: ``against`` is not one of :data:`AGAINST`.
     """
+    if against not in AGAINST:
+        raise ValueError(f"--against {against!r}: expected one of {list(AGAINST)}")
     out_dir = Path(out_dir)
     world = build_world(config)
     if agent is None:
@@ -423,17 +448,29 @@ def compare_with_reference(agent_name: str, config: SimulationConfig, *, out_dir
                          desc=agent_name)
     import agents
 
-    reference_config = SimulationConfig(**{**asdict(config), "reward": None, "reference_law": False})
-    reference_agent = agents.make(REFERENCE_AGENT, seed=reference_seed(config.seed))
-    baseline = run_simulation(reference_agent, reference_config, world=world, out_dir=out_dir / "reference",
-                              resume=resume, overwrite=overwrite, agent_name=REFERENCE_AGENT, progress=progress,
-                              desc="reference")
-    comparison = compare(run.sessions, baseline.sessions, n_bootstrap=config.n_bootstrap, seed=config.seed)
-    payload = {"agent_name": agent_name, "reference": REFERENCE_AGENT,
-               "reference_seed": reference_seed(config.seed), "config": asdict(config), "world": world.describe(),
-               "runs": {"agent": str(out_dir / _safe(agent_name)), "reference": str(out_dir / "reference")},
-               "agent_run": run.info, "reference_run": baseline.info, "comparison": comparison,
-               "git_commit": git_commit(), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    if against == "recorded":
+        from customer_env.shop.session_metrics import recorded_summaries
+
+        reference_sessions = recorded_summaries(world, select_personas(world, config.personas))
+        if not reference_sessions:
+            raise ValueError("--against recorded: the store records no session of these personas")
+        reference_info: dict[str, Any] = {"recorded_sessions": len(reference_sessions)}
+        runs = {"agent": str(out_dir / _safe(agent_name)), "reference": None}
+    else:
+        reference_config = SimulationConfig(**{**asdict(config), "reward": None, "reference_law": False})
+        reference_agent = agents.make(REFERENCE_AGENT, seed=reference_seed(config.seed))
+        baseline = run_simulation(reference_agent, reference_config, world=world, out_dir=out_dir / "reference",
+                                  resume=resume, overwrite=overwrite, agent_name=REFERENCE_AGENT,
+                                  progress=progress, desc="reference")
+        reference_sessions, reference_info = baseline.sessions, baseline.info
+        runs = {"agent": str(out_dir / _safe(agent_name)), "reference": str(out_dir / "reference")}
+    comparison = compare(run.sessions, reference_sessions, n_bootstrap=config.n_bootstrap, seed=config.seed)
+    payload = {"agent_name": agent_name, "against": against,
+               "reference": REFERENCE_AGENT if against == "reference_shopper" else "recorded sessions",
+               "reference_seed": reference_seed(config.seed) if against == "reference_shopper" else None,
+               "config": asdict(config), "world": world.describe(), "runs": runs,
+               "agent_run": run.info, "reference_run": reference_info, "comparison": comparison,
+               "provenance": provenance(fingerprints={"world": _world_fingerprint(world)})}
     atomic_write_text(out_dir / COMPARISON_FILE, json.dumps(payload, indent=1, default=_jsonable) + "\n")
     return json.loads(json.dumps(payload, default=_jsonable))
 
@@ -449,21 +486,38 @@ def _safe(name: str) -> str:
 
 
 def _make_agent(name: str, config: SimulationConfig, kwargs: Mapping[str, Any]) -> Agent:
-    """``agents.make`` as rollout does it: ``seed`` and the training store for the factories that take them."""
+    """``agents.make`` as rollout does it (:func:`agents.rollout.make_agent`): the config's seed,
+    and the training split of the config's store for the factories that take ``store``."""
     from agents.rollout import RolloutConfig, make_agent
-    from customer_env.data import open_store
 
-    rollout_config = RolloutConfig(seed=config.seed, source=config.source, page_scale=config.page_scale)
-    import inspect
+    return make_agent(name, RolloutConfig(data=store_spec(config, split="train"), seed=config.seed), **dict(kwargs))
 
-    from agents.registry import factory
 
-    try:
-        accepted = set(inspect.signature(factory(name)).parameters)
-    except (TypeError, ValueError):
-        accepted = set()
-    train_store = open_store(config.source, split="train", page_scale=config.page_scale) if "store" in accepted else None
-    return make_agent(name, rollout_config, train_store=train_store, **dict(kwargs))
+def store_spec(config: SimulationConfig, *, split: str = "train") -> Any:
+    """The recorded store behind the shop's world (a split of it), as a :class:`customer_env.data.spec.StoreSpec`."""
+    from customer_env.data.spec import EMBEDDED, StoreSpec
+
+    return StoreSpec(source=config.source or EMBEDDED, split=split, page_scale=config.page_scale)
+
+
+def plan_simulation(config: SimulationConfig, agent_name: str,
+                    agent_kwargs: Mapping[str, Any]) -> tuple[SimulationConfig, dict[str, Any], list[str]]:
+    """The simulation as :func:`agents.rollout.plan_evaluation` would evaluate the agent: its
+    checkpoint resolved (``checkpoint=`` set to it, so the run loads the very one read) and, when
+    the config leaves the page scale open on the embedded store, the scale it was trained at.
+
+    Returns:
+        The config to run, the agent's keyword arguments, and what was adopted (notes).
+    """
+    from dataclasses import replace as replace_config
+
+    from agents.rollout import RolloutConfig, plan_evaluation
+
+    plan = plan_evaluation(RolloutConfig(data=store_spec(config), seed=config.seed),
+                           {agent_name: (agent_name, agent_kwargs)})
+    page_scale = plan.config.data.page_scale
+    adopted = config if page_scale == config.page_scale else replace_config(config, page_scale=page_scale)
+    return adopted, plan.agent_kwargs[agent_name], list(plan.notes)
 
 
 def read_comparison(out_dir: str | Path) -> dict[str, Any]:

@@ -29,6 +29,16 @@ def _num(value: Any, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def reference_label(payload: Mapping[str, Any]) -> str:
+    """What the agent was compared with, in words (the reference shoppers, or the recorded sessions).
+
+    Example:
+        >>> reference_label({"against": "recorded"})
+        "the store's recorded sessions"
+    """
+    return "the store's recorded sessions" if payload.get("against") == "recorded" else "the reference shoppers"
+
+
 def cell(entry: Mapping[str, Any] | None, digits: int = 3) -> str:
     """``value [low, high]`` of one statistic (``undefined`` parts as –).
 
@@ -48,7 +58,7 @@ def comparison_table(payload: Mapping[str, Any]) -> str:
     comparison = payload["comparison"]
     overall = comparison["overall"]
     name = payload.get("agent_name", "agent")
-    lines = [f"Free-run comparison: `{name}` vs the reference shoppers of the same personas "
+    lines = [f"Free-run comparison: `{name}` vs {reference_label(payload)} of the same personas "
              f"({overall['sessions']['run']} and {overall['sessions']['reference']} episodes, "
              f"{overall['steps']['run']} and {overall['steps']['reference']} steps; 95% session-bootstrap intervals)",
              "", "| statistic | agent | reference | agent − reference |", "|---|---|---|---|",
@@ -107,7 +117,7 @@ def plot_comparison(payload: Mapping[str, Any], path: str | Path) -> Path:
         keys = [k for k in dist["run"] if dist["run"][k] > 0 or dist["reference"][k] > 0]
         xs = range(len(keys))
         ax.bar([x - 0.2 for x in xs], [dist["run"][k] for k in keys], 0.4, label=payload.get("agent_name", "agent"))
-        ax.bar([x + 0.2 for x in xs], [dist["reference"][k] for k in keys], 0.4, label="reference shoppers")
+        ax.bar([x + 0.2 for x in xs], [dist["reference"][k] for k in keys], 0.4, label=reference_label(payload))
         ax.set_xticks(list(xs), keys, rotation=45, ha="right")
         ax.set_ylabel("share")
         ax.set_title(f"{kind.replace('_', ' ')} (JSD {cell(overall[jsd], 3)})", fontsize=9)
@@ -128,7 +138,7 @@ def plot_comparison(payload: Mapping[str, Any], path: str | Path) -> Path:
     ax.set_ylabel("rate, personas concerned − others (95% CI)")
     ax.set_title("persona effects", fontsize=9)
     ax.legend(fontsize=8)
-    fig.suptitle(f"{payload.get('agent_name')} vs reference shoppers: {overall['sessions']['run']} episodes", fontsize=10)
+    fig.suptitle(f"{payload.get('agent_name')} vs {reference_label(payload)}: {overall['sessions']['run']} episodes", fontsize=10)
     fig.tight_layout()
     return _save(fig, Path(path))
 

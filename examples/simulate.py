@@ -4,7 +4,9 @@ Example:
     python examples/simulate.py --agent random --personas 10 --episodes 2 --out runs/sim-random
     python examples/simulate.py --agent customer_r1 --personas 10 --episodes 2 --out runs/sim-r1
     python examples/simulate.py --agent reference_shopper --personas 10 --out runs/sim-ref  # the noise floor
+    python examples/simulate.py --agent reference_shopper --against recorded --out runs/sim-rec  # vs the recordings
     python examples/simulate.py --agent frequency --out runs/sim-f --resume                # continue a run
+    python examples/simulate.py --agent customer_r1:checkpoint=path/to/run --personas 5 --out runs/sim-ck
 
 Writes ``OUT/<agent>/`` and ``OUT/reference/`` (run directories in the rollout format: view them
 with ``examples/view.py``), ``OUT/comparison.json``, ``OUT/comparison.md`` (the table, also
@@ -19,20 +21,24 @@ from pathlib import Path
 from typing import Sequence
 
 import agents
-from agents.agent_spec import AgentSpecError, check_options
+from agents.agent_spec import AgentSpecError, check_options, parse_agent_spec
 from agents.run_files import RunFileError
-from agents.simulate import SimulationConfig, compare_with_reference
+from agents.simulate import AGAINST, SimulationConfig, _safe, compare_with_reference, plan_simulation
 from agents.simulation_report import comparison_table, plot_comparison
 from customer_env.cache import atomic_write_text
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--agent", required=True, help=f"one of {', '.join(agents.available())}")
+    p.add_argument("--agent", required=True,
+                   help=f"NAME or NAME:KEY=VALUE,... with NAME one of {', '.join(agents.available())}")
     p.add_argument("--personas", type=int, default=10, help="the first N users of the store (default 10)")
     p.add_argument("--episodes", type=int, default=2, help="episodes per persona (default 2)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, required=True, help="folder for the two runs and the comparison")
+    p.add_argument("--against", choices=AGAINST, default="reference_shopper",
+                   help="compare with the reference shopper on the same episodes (default) or with the store's "
+                        "recorded sessions of the same personas")
     p.add_argument("--resume", action="store_true", help="keep the finished episodes in --out and play the rest")
     p.add_argument("--overwrite", action="store_true", help="replace the runs in --out")
     p.add_argument("--checkpoint", help="model or adapter directory (sft, customer_r1)")
@@ -58,30 +64,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.exit(2, f"{parser.prog}: error: --resume and --overwrite exclude each other\n")
     if args.personas < 1 or args.episodes < 1 or args.max_steps < 1:
         parser.exit(2, f"{parser.prog}: error: --personas, --episodes and --max-steps must be >= 1\n")
-    if (args.agent in ("sft", "customer_r1") and not args.checkpoint and args.page_scale is None
-            and args.source is None):
-        from training.tiny_model import DEFAULT_PAGE_SCALE
-
-        args.page_scale = DEFAULT_PAGE_SCALE
-        print(f"[simulate] the default {args.agent} checkpoint is trained at page scale {DEFAULT_PAGE_SCALE}; "
-              "the shop renders its pages at that scale (--page-scale 1 for full-size pages)")
-    kwargs = {}
-    for pair in args.agent_arg:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            parser.exit(2, f"{parser.prog}: error: --agent-arg expects KEY=VALUE, got {pair!r}\n")
-        kwargs[key] = value
-    if args.checkpoint:
-        kwargs["checkpoint"] = args.checkpoint
     try:
-        kwargs = check_options(args.agent, kwargs)
+        spec = parse_agent_spec(args.agent)  # NAME or NAME:KEY=VALUE,... (as compare takes them)
+        options = dict(spec.options)
+        for pair in args.agent_arg:
+            key, sep, value = pair.partition("=")
+            if not sep or not key:
+                raise AgentSpecError(f"--agent-arg expects KEY=VALUE, got {pair!r}")
+            options[key] = value
+        if args.checkpoint:
+            options["checkpoint"] = args.checkpoint
+        options = check_options(spec.name, options)  # typed and checked before anything loads
         config = SimulationConfig(personas=args.personas, episodes=args.episodes, seed=args.seed, source=args.source,
                                   page_scale=args.page_scale, max_prompt_tokens=args.max_prompt_tokens,
                                   max_steps=args.max_steps, reward=args.reward,
                                   reference_law=not args.no_reference_law, batch_size=args.batch_size,
                                   n_bootstrap=args.bootstrap, log_prompts=args.log_prompts)
-        payload = compare_with_reference(args.agent, config, out_dir=args.out, agent_kwargs=kwargs,
-                                         resume=args.resume, overwrite=args.overwrite, progress=not args.quiet)
+        # A checkpoint agent shops on pages of the scale it was trained on (rollout's resolver).
+        config, options, notes = plan_simulation(config, spec.name, options)
+        for note in notes:
+            print(f"[simulate] {note}")
+        payload = compare_with_reference(spec.name, config, out_dir=args.out, agent_kwargs=options,
+                                         resume=args.resume, overwrite=args.overwrite, progress=not args.quiet,
+                                         against=args.against)
     except (AgentSpecError, RunFileError, ValueError, KeyError) as exc:
         print(f"simulate.py: error: {exc}", file=sys.stderr)
         return 2
@@ -94,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     plot = plot_comparison(payload, args.out / "comparison.png")
     print(table)
     print(f"\nwrote {args.out / 'comparison.json'}, {args.out / 'comparison.md'}, {plot}; "
-          f"view a run with: python examples/view.py {args.out / args.agent}")
+          f"view a run with: python examples/view.py {args.out / _safe(spec.name)}")
     return 0
 
 
