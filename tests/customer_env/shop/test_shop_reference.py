@@ -98,7 +98,7 @@ def test_merged_runs_have_the_same_future(small_world: Any) -> None:
     # Runs merged for sharing a signature must continue identically: check on every recorded
     # session that, where two kept runs share a state, their next laws are equal.
     checked = 0
-    for sid, planned in sorted(small_world.sessions.items())[:8]:
+    for sid, planned in sorted(small_world.sessions.items())[:4]:
         start = recorded_start(small_world, sid)
         tracker = _tracker(small_world, start, planned.user.profile)
         for step in planned.sim.steps[:-1]:
