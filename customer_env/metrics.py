@@ -542,9 +542,6 @@ def bootstrap_weights(n_sessions: int, n_bootstrap: int, seed: int) -> np.ndarra
     return rng.multinomial(n_sessions, np.full(n_sessions, 1 / n_sessions), size=n_bootstrap)
 
 
-_bootstrap_weights = bootstrap_weights
-
-
 def percentile_interval(draws: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
     """The ``confidence`` percentile interval of bootstrap ``draws`` (the one every interval here uses).
 
@@ -606,7 +603,7 @@ def headline(records: Sequence[StepRecord], lookup: ClickTypeLookup, *, n_bootst
         for entry in result.values():
             entry["low"] = entry["high"] = None
     elif n_bootstrap > 0:
-        draws = [_headline_from_stats(row) for row in _bootstrap_weights(len(stats), n_bootstrap, seed) @ stats]
+        draws = [_headline_from_stats(row) for row in bootstrap_weights(len(stats), n_bootstrap, seed) @ stats]
         for name, (low, high) in _quantiles(draws, HEADLINE, confidence).items():
             result[name]["low"], result[name]["high"] = low, high
     return result
@@ -664,7 +661,7 @@ def paired_difference(a: Sequence[StepRecord], b: Sequence[StepRecord], lookup: 
         for entry in result.values():
             entry["low"] = entry["high"] = None
     elif n_bootstrap > 0:
-        weights = _bootstrap_weights(len(ids_a), n_bootstrap, seed)
+        weights = bootstrap_weights(len(ids_a), n_bootstrap, seed)
         draws = [diff(ra, rb) for ra, rb in zip(weights @ stats_a, weights @ stats_b)]
         for name, (low, high) in _quantiles(draws, metrics, confidence).items():
             result[name]["low"], result[name]["high"] = low, high
