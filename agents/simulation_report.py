@@ -6,12 +6,17 @@ interval, then one row per persona), :func:`summary_row` one line per agent for 
 agents, :func:`plot_comparison` a figure (the action-type and click-type distributions side by
 side, and the persona effects with their intervals), written atomically.
 
+Across agents (each folder written by ``examples/simulate.py --out``)::
+
+    python -m agents.simulation_report runs/sim-random runs/sim-frequency runs/sim-r1 runs/sim-ref
+
 Example:
     >>> print(comparison_table(read_comparison("runs/sim")))  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -146,3 +151,31 @@ def plot_comparison(payload: Mapping[str, Any], path: str | Path) -> Path:
 def summary_table(payloads: Sequence[Mapping[str, Any]]) -> str:
     """Several agents' comparisons, one line each."""
     return "\n".join([summary_header(), *(summary_row(p) for p in payloads)])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print :func:`summary_table` of the comparison folders named on the command line."""
+    import argparse
+
+    from agents.run_files import RunFileError
+    from agents.simulate import read_comparison
+
+    parser = argparse.ArgumentParser(prog="python -m agents.simulation_report",
+                                     description="One line per agent of several examples/simulate.py comparisons.")
+    parser.add_argument("folders", nargs="+", type=Path, help="--out folders of examples/simulate.py")
+    args = parser.parse_args(argv)
+    try:
+        payloads = [read_comparison(folder) for folder in args.folders]
+    except RunFileError as exc:
+        print(f"simulation_report: error: {exc}", file=sys.stderr)
+        return 2
+    against = {p.get("against", "reference_shopper") for p in payloads}
+    if len(against) > 1:
+        print("simulation_report: note: these folders compare with different references "
+              f"({', '.join(sorted(against))})", file=sys.stderr)
+    print(summary_table(payloads))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -23,6 +23,15 @@ def test_the_command_writes_the_table_the_plot_and_refuses_bad_input(small_store
     assert {p.name for p in out.iterdir()} >= {"frequency", "reference", "comparison.json", "comparison.md",
                                                "comparison.png"}
     assert (out / "comparison.png").stat().st_size > 1000
+    # One line per agent across comparison folders; a folder without a comparison is one line on stderr.
+    from agents.simulation_report import main as summary
+
+    assert summary([str(out)]) == 0
+    row = capsys.readouterr().out.splitlines()[-1]
+    assert row.startswith("| frequency | ") and row.count("[") >= 4
+    assert summary([str(out), str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert "nowhere" in err and "not found" in err
     # The same --out again without --resume or --overwrite is refused, naming the folder.
     assert simulate.main(["--agent", "frequency", *base]) == 2
     assert "already holds a run" in capsys.readouterr().err
