@@ -22,6 +22,7 @@ from typing import Sequence
 
 import agents
 from agents.agent_spec import AgentSpecError, check_options, parse_agent_spec
+from agents.report import require_matplotlib
 from agents.run_files import RunFileError
 from agents.simulate import AGAINST, SimulationConfig, _safe, compare_with_reference, plan_simulation
 from agents.simulation_report import comparison_table, plot_comparison
@@ -65,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.personas < 1 or args.episodes < 1 or args.max_steps < 1:
         parser.exit(2, f"{parser.prog}: error: --personas, --episodes and --max-steps must be >= 1\n")
     try:
+        require_matplotlib()  # the plot comes last: say what is missing before any episode is played
         spec = parse_agent_spec(args.agent)  # NAME or NAME:KEY=VALUE,... (as compare takes them)
         options = dict(spec.options)
         for pair in args.agent_arg:
@@ -87,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         payload = compare_with_reference(spec.name, config, out_dir=args.out, agent_kwargs=options,
                                          resume=args.resume, overwrite=args.overwrite, progress=not args.quiet,
                                          against=args.against)
-    except (AgentSpecError, RunFileError, ValueError, KeyError) as exc:
+    except (AgentSpecError, RunFileError, ValueError, KeyError, ImportError) as exc:
         print(f"simulate.py: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
