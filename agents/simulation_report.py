@@ -107,7 +107,8 @@ def summary_row(payload: Mapping[str, Any]) -> str:
     o = payload["comparison"]["overall"]
     effects = " | ".join(f"{cell(o['effects'][e]['effect']['run'], 2)} (ref {_num(o['effects'][e]['effect']['reference']['value'], 2)})"
                          for e, _, _ in EFFECTS)
-    return (f"| {payload.get('agent_name')} | {cell(o['action_type_jsd'], 4)} | {cell(o['click_type_jsd'], 4)} | "
+    name = str(payload.get("agent_name")) + (" (vs recorded)" if payload.get("against") == "recorded" else "")
+    return (f"| {name} | {cell(o['action_type_jsd'], 4)} | {cell(o['click_type_jsd'], 4)} | "
             f"{cell(o['length']['run'], 1)} ({_num(o['length']['reference']['value'], 1)}) | "
             f"{cell(o['purchase_rate']['run'], 2)} ({_num(o['purchase_rate']['reference']['value'], 2)}) | {effects} |")
 
