@@ -13,6 +13,12 @@ and completion budgets, the tokenizer, the recipe) say how to evaluate it the wa
 trained. :func:`resolve_checkpoint` finds a checkpoint and reads them; rollout, compare and the
 pipeline evaluation all go through it, so one checkpoint on one set of sessions gives one number.
 
+A run is finished when its summary exists. :func:`resolve_checkpoint` (and so ``agents.make(...,
+checkpoint=DIR)``) refuses a checkpoint without one with :class:`UnfinishedRunError`: an
+interrupted run, one of its intermediate ``checkpoint-N`` directories, or a model no trainer of
+this project finished. ``allow_unfinished=True`` loads it anyway, evaluated as configured (it
+records no training conditions).
+
 One loader serves training and evaluation: :func:`load_model` (``for_training=True`` keeps an
 adapter trainable, otherwise it is merged) and :func:`load_tokenizer`.
 
@@ -26,6 +32,7 @@ Example:
     (None, 16384)
     >>> agent = make_sft_agent(checkpoint="org/my-sft-run")         # doctest: +SKIP
     >>> agent = make_customer_r1_agent()  # the cached default; trained on first use  # doctest: +SKIP
+    >>> agent = make_sft_agent(checkpoint="runs/sft/checkpoint-200", allow_unfinished=True)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -46,6 +53,11 @@ CHECKPOINT_KINDS = ("sft", "customer_r1")
 SUMMARY_FILE = "training_summary.json"
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_STEP_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+
+
+class UnfinishedRunError(FileNotFoundError):
+    """A checkpoint without :data:`SUMMARY_FILE`: not a finished run (``allow_unfinished=True`` loads it)."""
 
 
 @dataclass(frozen=True)
@@ -298,24 +310,47 @@ def default_checkpoint(kind: str) -> Path:
 
 
 def resolve_checkpoint(checkpoint: str | os.PathLike[str] | None = None, *, kind: str | None = None,
-                       revision: str | None = None) -> ResolvedCheckpoint:
-    """Find a checkpoint and read its training conditions.
+                       revision: str | None = None, allow_unfinished: bool = False) -> ResolvedCheckpoint:
+    """Find a finished checkpoint and read its training conditions.
 
     Args:
         checkpoint: A local directory or a hub id; None: the default pipeline's checkpoint of
             ``kind`` (trained on first use).
         kind: ``sft`` or ``customer_r1``, for the default.
         revision: Hub only: the branch, tag or commit.
+        allow_unfinished: Accept a checkpoint without :data:`SUMMARY_FILE` (an interrupted run's
+            ``checkpoint-N``, a plain Hugging Face model); it records no training conditions.
 
     Raises:
+        UnfinishedRunError: A checkpoint without :data:`SUMMARY_FILE`, unless ``allow_unfinished``.
         FileNotFoundError, ValueError: as :func:`inspect_checkpoint`, or for a malformed summary.
     """
     if checkpoint is None:
         if kind is None:
             raise ValueError("resolve_checkpoint needs a checkpoint or a kind (sft, customer_r1)")
         checkpoint = default_checkpoint(kind)
+    root = Path(checkpoint).expanduser()
+    if not allow_unfinished and root.is_dir() and not (root / SUMMARY_FILE).is_file():
+        steps = _step_checkpoints(root)
+        if steps:  # an interrupted run: its checkpoint-N directories, maybe no model at the top
+            raise UnfinishedRunError(f"checkpoint {root} is an unfinished training run: it has no {SUMMARY_FILE} "
+                                     f"(written last) and holds {', '.join(p.name for p in steps)}; resume it "
+                                     "(--resume_from_checkpoint latest), or pass allow_unfinished=True to load "
+                                     f"{steps[-1]} anyway")
     info = inspect_checkpoint(checkpoint, revision=revision)
+    if info.summary is None and not allow_unfinished:
+        what = ("an intermediate checkpoint of a training run" if (Path(info.path) / "trainer_state.json").is_file()
+                else "not a finished training run")
+        raise UnfinishedRunError(f"checkpoint {info.path} is {what}: it has no {SUMMARY_FILE} (the trainers write "
+                                 "it last); pass allow_unfinished=True to load it anyway, evaluated as configured "
+                                 "(it records no training conditions)")
     return ResolvedCheckpoint(str(info.path), info, read_conditions(info.summary))
+
+
+def _step_checkpoints(root: Path) -> list[Path]:
+    """The ``checkpoint-N`` directories of a run directory, oldest first."""
+    found = [(int(m.group(1)), p) for p in root.iterdir() if p.is_dir() and (m := _STEP_CHECKPOINT.match(p.name))]
+    return [p for _, p in sorted(found)]
 
 
 def checkpoint_of(agent_name: str, agent_kwargs: Mapping[str, Any]) -> ResolvedCheckpoint | None:
@@ -339,13 +374,14 @@ def checkpoint_of(agent_name: str, agent_kwargs: Mapping[str, Any]) -> ResolvedC
     kind = getattr(build, "default_checkpoint_kind", None)
     if given is None and kind is None:
         return None
-    return resolve_checkpoint(given, kind=kind, revision=agent_kwargs.get("revision"))
+    return resolve_checkpoint(given, kind=kind, revision=agent_kwargs.get("revision"),
+                              allow_unfinished=bool(agent_kwargs.get("allow_unfinished", False)))
 
 
 @forwards_kwargs("agents.prompting:make_prompting_agent", fills=("backend", "model", "tokenizer"))
 def make_checkpoint_agent(kind: str, checkpoint: str | os.PathLike[str] | None = None, *,
                           device: str | None = None, dtype: str | None = None, revision: str | None = None,
-                          **kwargs: Any) -> PromptingAgent:
+                          allow_unfinished: bool = False, **kwargs: Any) -> PromptingAgent:
     """A :class:`PromptingAgent` on ``checkpoint`` (default: the cached default of ``kind``).
 
     The agent's ``trained_conditions`` are the checkpoint's (:class:`TrainingConditions` or None);
@@ -356,10 +392,12 @@ def make_checkpoint_agent(kind: str, checkpoint: str | os.PathLike[str] | None =
         checkpoint: A full model or adapter: a local directory or a pushed run's hub id.
         device, dtype: Where and how to load the model.
         revision: Hub only: the branch, tag or commit.
+        allow_unfinished: Load a checkpoint without ``training_summary.json`` (refused otherwise:
+            :class:`UnfinishedRunError`).
         **kwargs: Passed to :func:`agents.prompting.make_prompting_agent` (``max_new_tokens``,
             ``temperature``, ``seed``, ``batch_size``, ...).
     """
-    resolved = resolve_checkpoint(checkpoint, kind=kind, revision=revision)
+    resolved = resolve_checkpoint(checkpoint, kind=kind, revision=revision, allow_unfinished=allow_unfinished)
     model, tokenizer = load_checkpoint(resolved.info, device=device, dtype=dtype)
     model.name_or_path = resolved.path
     kwargs.setdefault("name", f"{kind}:{resolved.path}")

@@ -34,6 +34,7 @@ from agents.run_files import (RUN_FILE, RunFileError, RunManifest, canonical_ord
                               differences, read_manifest, read_results, read_samples, run_files_present,
                               write_run_files)
 from agents.sharding import Shard
+from customer_env.command_line import CommandLineParser
 from customer_env.metrics import StepRecord, evaluate
 from customer_env.provenance import provenance
 
@@ -245,7 +246,7 @@ def merge(dirs: Sequence[str | Path], out_dir: str | Path, *, overwrite: bool = 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m agents.merge", description=__doc__.split("\n")[0])
+    p = CommandLineParser(prog="python -m agents.merge", description=__doc__.split("\n")[0])
     p.add_argument("shards", nargs="+", type=Path, metavar="SHARD_DIR",
                    help="the shards' output directories (run directories or comparison folders)")
     p.add_argument("--out", type=Path, required=True, help="where the merged run (or comparison) goes")

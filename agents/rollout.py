@@ -52,6 +52,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from agents.agent_spec import AgentSpecError
 from agents.base import Agent, act_many, describe_agent, observe_agent, reset_agent
 from agents.checkpoint import ResolvedCheckpoint, TrainingConditions, checkpoint_of
 from agents.run_files import RESULTS_FILE, SAMPLES_FILE  # noqa: F401 - re-exported (the viewer's names)
@@ -182,13 +183,18 @@ def plan_evaluation(config: RolloutConfig, agents: Mapping[str, tuple[str, Mappi
             label is the agent name unless one agent runs with several options.
 
     Raises:
-        ValueError: When the checkpoints were trained at different page scales and the config
+        AgentSpecError: Naming the run, for a checkpoint that cannot be used (missing, unfinished:
+            ``agents.checkpoint.UnfinishedRunError``, malformed; the original error is its
+            cause), or when the checkpoints were trained at different page scales and the config
             does not choose one (every agent of a comparison sees the same pages).
     """
     kwargs = {label: dict(values) for label, (_, values) in agents.items()}
     checkpoints: dict[str, ResolvedCheckpoint] = {}
     for label, (name, _) in agents.items():
-        resolved = checkpoint_of(name, kwargs[label])
+        try:
+            resolved = checkpoint_of(name, kwargs[label])
+        except (FileNotFoundError, ValueError) as exc:  # before any store or model is loaded
+            raise AgentSpecError(f"agent {label!r}: {exc}") from exc
         if resolved is not None:
             checkpoints[label] = resolved
             kwargs[label]["checkpoint"] = resolved.path
@@ -202,7 +208,7 @@ def plan_evaluation(config: RolloutConfig, agents: Mapping[str, tuple[str, Mappi
     if data.is_embedded and data.page_scale is None and embedded:
         scales = sorted(set(embedded.values()), key=lambda v: -1.0 if v is None else v)
         if len(scales) > 1:
-            raise ValueError("the checkpoints were trained at different page scales ("
+            raise AgentSpecError("the checkpoints were trained at different page scales ("
                              + ", ".join(f"{n}: {v}" for n, v in sorted(embedded.items()))
                              + "); choose one for all agents (--page-scale)")
         if scales[0] is not None:

@@ -40,7 +40,6 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import inspect
 import ipaddress
 import json
@@ -60,6 +59,7 @@ from typing import Any, Callable, Sequence
 from urllib.parse import unquote, urlsplit
 
 from agents.backends import Generation, SamplingParams
+from customer_env.command_line import CommandLineParser, positive_int
 
 log = logging.getLogger(__name__)
 
@@ -590,20 +590,19 @@ def make_server(backend: Any, *, host: str = "127.0.0.1", port: int = 0, model_n
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m agents.serve", description=__doc__.split("\n")[0],
-                                     allow_abbrev=False)
+    parser = CommandLineParser(prog="python -m agents.serve", description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True, help="model id, model directory or adapter directory")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--host", default="127.0.0.1", help="a loopback address (127.0.0.1, ::1, localhost)")
     parser.add_argument("--served-name", default=None, help="the model name clients use (default: --model)")
-    parser.add_argument("--max-new-tokens", type=int, default=256, help="default when a request sets none")
-    parser.add_argument("--max-tokens-cap", type=int, default=DEFAULT_MAX_TOKENS_CAP,
+    parser.add_argument("--max-new-tokens", type=positive_int, default=256, help="default when a request sets none")
+    parser.add_argument("--max-tokens-cap", type=positive_int, default=DEFAULT_MAX_TOKENS_CAP,
                         help="refuse requests asking for more tokens than this (HTTP 400)")
-    parser.add_argument("--max-queue", type=int, default=DEFAULT_MAX_QUEUE,
+    parser.add_argument("--max-queue", type=positive_int, default=DEFAULT_MAX_QUEUE,
                         help="requests that may wait for the model; more get HTTP 503 with Retry-After")
     parser.add_argument("--idle-timeout", type=float, default=DEFAULT_IDLE_TIMEOUT_S,
                         help="seconds before an idle or stalled connection is closed")
-    parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument("--batch-size", type=positive_int, default=1)
     parser.add_argument("--device", default=None)
     parser.add_argument("--dtype", default=None)
     parser.add_argument("--verbose", action="store_true", help="log every request")
@@ -618,7 +617,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error("--max-queue must be >= 1 and --idle-timeout > 0")
 
     from agents.backends.transformers_backend import TransformersBackend
-    from agents.checkpoint import load_checkpoint
+    from agents.checkpoint import inspect_checkpoint, load_checkpoint
+
+    try:  # a directory, or a hub id (offline: in the local cache), before any model loads
+        inspect_checkpoint(args.model)
+    except (FileNotFoundError, ValueError) as exc:
+        parser.error(f"--model {args.model}: {exc}")
 
     params = SamplingParams(max_new_tokens=args.max_new_tokens)
     if Path(args.model).expanduser().is_dir():  # a full model or an adapter directory

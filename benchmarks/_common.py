@@ -157,11 +157,22 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     """``--quick``, ``--store``, ``--store-root`` and ``--out``, the options every CPU benchmark has."""
     parser.add_argument("--quick", action="store_true",
                         help="a few seconds on a small store: checks that the benchmark runs, measures nothing")
-    parser.add_argument("--store", default=None,
+    parser.add_argument("--store", default=None, type=existing_store,
                         help="an existing store directory (hub layout) instead of the generated one")
     parser.add_argument("--store-root", default=None,
                         help="where generated benchmark stores live (default $CUSTOMER_R1_CACHE/bench_stores)")
     parser.add_argument("--out", default=None, help="also write the results as JSON to this file (atomically)")
+
+
+def existing_store(text: str) -> str:
+    """``--store``: a directory holding a copy of the dataset in its hub layout (checked at parse time)."""
+    from customer_env.data.spec import StoreSpec
+
+    try:
+        StoreSpec(source=text).check_source()
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("source ")) from None
+    return text
 
 
 def report(title: str, table: str, payload: dict[str, Any], out: str | None, notes: Sequence[str] = ()) -> None:

@@ -45,6 +45,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import add_common_options, bench_store, machine, markdown_table, median, report, verdict
+from customer_env.command_line import CommandLineParser, positive_int
 
 METHODS = ("store", "pandas")
 TARGET_MAX_RATIO = 0.25
@@ -118,12 +119,12 @@ def run_worker(method: str, store_dir: str, split: str) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the benchmark; print the table and return the results."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = CommandLineParser(description=__doc__.split("\n\n")[0])
     add_common_options(parser)
     parser.add_argument("--split", default="train", choices=("train", "test"))
     parser.add_argument("--page-scale", type=float, default=1.0,
                         help="page length of the generated store relative to real pages")
-    parser.add_argument("--repeats", type=int, default=1, help="runs of each method (alternating); medians count")
+    parser.add_argument("--repeats", type=positive_int, default=1, help="runs of each method (alternating); medians count")
     parser.add_argument("--worker", choices=METHODS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:

@@ -34,7 +34,6 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import io
 import pstats
@@ -47,6 +46,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 from benchmarks._common import add_common_options, bench_store, even_sample, machine, markdown_table
 from benchmarks._common import CLOCKS, report, timed, verdict
+from customer_env.command_line import CommandLineParser, non_negative_int, positive_int
 
 #: The completion every step sends (its cost is the same whatever the action).
 ACTION_TEXT = '{"rationale": "Nothing here for me.", "action": {"type": "terminate"}}'
@@ -134,21 +134,24 @@ def profile_env(store_dir: Path, split: str, session_ids: Sequence[str], budget:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the benchmark; print the table and return the results."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = CommandLineParser(description=__doc__.split("\n\n")[0])
     add_common_options(parser)
     parser.add_argument("--split", default="train", choices=("train", "test"))
-    parser.add_argument("--sessions", type=int, default=None, help="replay this many sessions (even sample)")
-    parser.add_argument("--budget", type=int, default=None, help="prompt token budget (default: the env's)")
-    parser.add_argument("--repeats", type=int, default=3, help="interleaved passes; the fastest counts")
-    parser.add_argument("--bs4-pages", type=int, default=60, help="pages rendered with BeautifulSoup (0: all)")
+    parser.add_argument("--sessions", type=positive_int, default=None, help="replay this many sessions (even sample)")
+    parser.add_argument("--budget", type=positive_int, default=None, help="prompt token budget (default: the env's)")
+    parser.add_argument("--repeats", type=positive_int, default=3, help="interleaved passes; the fastest counts")
+    parser.add_argument("--bs4-pages", type=non_negative_int, default=60, help="pages rendered with BeautifulSoup (0: all)")
     parser.add_argument("--bs4-parsers", default="lxml,html.parser",
                         help="BeautifulSoup tree builders to time, comma-separated; the target is judged "
                              "against the fastest")
     parser.add_argument("--clock", default="cpu", choices=CLOCKS,
                         help="cpu: process CPU time (steady on a shared machine); wall: elapsed time")
-    parser.add_argument("--profile", type=int, default=0, metavar="N",
+    parser.add_argument("--profile", type=non_negative_int, default=0, metavar="N",
                         help="also profile one environment pass and print its top N functions")
     args = parser.parse_args(argv)
+    builders = [b.strip() for b in args.bs4_parsers.split(",") if b.strip()]
+    if not builders or set(builders) - set(BS4_BUILDERS):
+        parser.error(f"--bs4-parsers must name some of {BS4_BUILDERS}, got {args.bs4_parsers!r}")
     from customer_env.data import open_store
     from customer_env.env import DEFAULT_MAX_PROMPT_TOKENS
 
@@ -163,9 +166,6 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if not pages:
         raise SystemExit(f"no pages in {store_dir} ({args.split}): nothing to measure")
 
-    builders = [b.strip() for b in args.bs4_parsers.split(",") if b.strip()]
-    if not builders or set(builders) - set(BS4_BUILDERS):
-        raise SystemExit(f"--bs4-parsers must name some of {BS4_BUILDERS}, got {args.bs4_parsers!r}")
     sample = even_sample(pages, 3 if args.quick else (args.bs4_pages or None))
     env_runs: list[float] = []
     lxml_runs: list[float] = []

@@ -31,7 +31,6 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import sys
 import time
@@ -42,6 +41,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import machine, markdown_table, median, report, verdict
+from customer_env.command_line import CommandLineParser, non_negative_int, positive_int
 
 SHAPE_NAMES = {"0.5b": "qwen2.5-0.5b", "1.5b": "qwen2.5-1.5b", "7b": "qwen2.5-7b", "tiny": "tiny"}
 #: Seconds per group the fast path should reach for the 1.5B shape on one H100.
@@ -151,17 +151,17 @@ def analytic_floor(model: Any, prompt_tokens: int, new_tokens: int, tflops: floa
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the benchmark; print the table and return the results."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = CommandLineParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shape", default="1.5b", choices=sorted(SHAPE_NAMES))
     parser.add_argument("--device", default="auto", help="cuda, cpu or auto (cuda when available)")
-    parser.add_argument("--prompt-tokens", type=int, default=16384)
-    parser.add_argument("--group", type=int, default=8, help="completions per prompt (G)")
-    parser.add_argument("--new-tokens", type=int, default=256)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--warmup", type=int, default=1, help="untimed runs per path first (compilation)")
+    parser.add_argument("--prompt-tokens", type=positive_int, default=16384)
+    parser.add_argument("--group", type=positive_int, default=8, help="completions per prompt (G)")
+    parser.add_argument("--new-tokens", type=positive_int, default=256)
+    parser.add_argument("--repeats", type=positive_int, default=3)
+    parser.add_argument("--warmup", type=non_negative_int, default=1, help="untimed runs per path first (compilation)")
     parser.add_argument("--no-prefill-split", action="store_true", help="skip the one-token runs")
-    parser.add_argument("--check-prompt-tokens", type=int, default=512)
-    parser.add_argument("--check-new-tokens", type=int, default=32)
+    parser.add_argument("--check-prompt-tokens", type=positive_int, default=512)
+    parser.add_argument("--check-new-tokens", type=positive_int, default=32)
     parser.add_argument("--peak-tflops", type=float, default=H100_TFLOPS)
     parser.add_argument("--hbm-tbps", type=float, default=H100_TBPS)
     parser.add_argument("--seed", type=int, default=0)

@@ -42,6 +42,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 from benchmarks._common import add_common_options, bench_store, even_sample, machine, markdown_table
 from benchmarks._common import median, report, verdict
+from customer_env.command_line import CommandLineParser, positive_int
 
 BUDGETS = (8192, 16384, 32768, 65536)
 TARGET_BUDGET = 16384
@@ -198,19 +199,31 @@ def measure(store: Any, session_ids: Sequence[str], budgets: Sequence[int], prog
     return tallies, counts, offsets
 
 
+def budget_list(text: str) -> list[int]:
+    """``--budgets``: comma-separated positive token budgets, sorted and without repeats."""
+    try:
+        budgets = sorted({int(b) for b in text.split(",") if b.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
+    if not budgets or budgets[0] <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give at least one budget, each positive")
+    return budgets
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the benchmark; print the table and return the results."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = CommandLineParser(description=__doc__.split("\n\n")[0])
     add_common_options(parser)
     parser.add_argument("--split", default="both", choices=("train", "test", "both"))
-    parser.add_argument("--sessions", type=int, default=None,
+    parser.add_argument("--sessions", type=positive_int, default=None,
                         help="render this many sessions per split (even, deterministic sample); default all")
-    parser.add_argument("--budgets", default=",".join(map(str, BUDGETS)), help="comma-separated token budgets")
+    parser.add_argument("--budgets", default=",".join(map(str, BUDGETS)), type=budget_list,
+                        help="comma-separated token budgets")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     from customer_env.data import open_store
 
-    budgets = sorted({int(b) for b in args.budgets.split(",") if b.strip()})
+    budgets = args.budgets
     if args.quick:
         source = args.store or str(bench_store(args.store_root, test_fraction=0.3, progress=False, **QUICK))
     else:

@@ -32,7 +32,6 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -42,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Collection, Iterator, Mapping, Sequence
 from tqdm.auto import tqdm
 
 from customer_env.actions import format_completion
+from customer_env.command_line import CommandLineParser, positive_int
 from customer_env.env import OperaEnv, is_scored
 from customer_env.prompt import build_messages
 from customer_env.records import Action
@@ -362,23 +362,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m customer_env.export --out DIR [--push-to-hub REPO]``: write (and upload) the step dataset."""
     from customer_env.data.spec import add_store_arguments, store_spec_from_args
 
-    parser = argparse.ArgumentParser(prog="python -m customer_env.export",
-                                     description="Write OPeRA's step dataset (both splits unless --split).")
+    parser = CommandLineParser(prog="python -m customer_env.export",
+                               description="Write OPeRA's step dataset (both splits unless --split).")
     parser.add_argument("--out", type=Path, required=True, help="a new directory for the DatasetDict")
     parser.add_argument("--push-to-hub", metavar="REPO", help="also upload it to this hub dataset repository")
     parser.add_argument("--private", action="store_true", help="with --push-to-hub: a private repository")
     add_store_arguments(parser, split="both")
-    parser.add_argument("--max-prompt-tokens", type=int, default=None, help="prompt budget (default: the env's)")
+    parser.add_argument("--max-prompt-tokens", type=positive_int, default=None, help="prompt budget (default: the env's)")
     parser.add_argument("--tokenizer", default=None, help="count tokens with this tokenizer (default: the estimator)")
     parser.add_argument("--persona-mode", default="real", choices=("real", "none", "shuffled"))
     parser.add_argument("--rationale-fill", default="template", choices=RATIONALE_FILLS)
-    parser.add_argument("--sessions", type=int, default=None, help="export this many sessions per split")
+    parser.add_argument("--sessions", type=positive_int, default=None, help="export this many sessions per split")
     args = parser.parse_args(argv)
     splits = ("train", "test") if args.split == "both" else (args.split,)
     args.split = splits[0]
     spec = store_spec_from_args(parser, args)
     if args.out.exists() and any(args.out.iterdir()):
         parser.error(f"--out {args.out} exists and is not empty; choose a new directory")
+    tokenizer = args.tokenizer
+    if tokenizer is not None:  # loaded before any store is opened (or generated): a bad name fails first
+        from transformers import AutoTokenizer
+
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(tokenizer)
+        except (OSError, ValueError) as exc:
+            parser.error(f"--tokenizer {args.tokenizer}: cannot be loaded ({exc})")
 
     import datasets
 
@@ -388,7 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for split in splits:
         store = spec.with_split(split).open()
         source = store if args.sessions is None else {"store": store, "sessions": args.sessions}
-        rows = list(iter_step_examples(source, max_prompt_tokens=args.max_prompt_tokens, tokenizer=args.tokenizer,
+        rows = list(iter_step_examples(source, max_prompt_tokens=args.max_prompt_tokens, tokenizer=tokenizer,
                                        persona_mode=args.persona_mode, rationale_fill=args.rationale_fill))
         info = step_dataset_info(store.description, synthetic=spec.is_embedded)
         parts[split] = datasets.Dataset.from_list(rows, features=info.features, info=info, split=split)

@@ -29,21 +29,22 @@ from agents.rollout import RolloutConfig
 from agents.run_files import RunFileError
 from agents.run_options import add_run_arguments, check_run_arguments
 from agents.sharding import ShardError
+from customer_env.command_line import CommandLineParser, non_negative_int, one_line, positive_int
 from customer_env.data.spec import add_store_arguments, store_spec_from_args
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = CommandLineParser(description=__doc__.split("\n")[0])
     p.add_argument("--agents", default="", help="comma-separated agent names")
     p.add_argument("--agent", action="append", default=[], metavar="NAME:KEY=VALUE,...",
                    help="one agent with its options, e.g. customer_r1:checkpoint=runs/x or "
                         "prompting:backend=openai,model=m,base_url=URL; label=NAME names the run (repeatable)")
     p.add_argument("--baseline", metavar="NAME", help="a run label or agent name: paired differences against it")
     p.add_argument("--ablations", action="store_true", help="also run persona modes none and shuffled")
-    p.add_argument("--sessions", type=int, help="how many sessions (default: all of the split)")
+    p.add_argument("--sessions", type=positive_int, help="how many sessions (default: all of the split)")
     add_store_arguments(p, split="test")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (0: none)")
+    p.add_argument("--bootstrap", type=non_negative_int, default=1000, help="bootstrap resamples (0: none)")
     p.add_argument("--out", type=Path, default=Path("runs/compare"), help="output directory")
     add_run_arguments(p)
     return p
@@ -59,15 +60,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:  # every agent, option and the baseline, before the first rollout
         plan_runs(agents, ablations=args.ablations, baseline=args.baseline)
     except AgentSpecError as exc:
-        print(f"compare.py: error: {exc}", file=sys.stderr)
+        print(f"compare.py: error: {one_line(exc)}", file=sys.stderr)
         return 2
     config = RolloutConfig(data=store_spec_from_args(parser, args), sessions=args.sessions, seed=args.seed,
                            n_bootstrap=args.bootstrap, shard=args.shard, log_prompts=args.log_prompts)
-    try:
+    try:  # an agent's checkpoint is resolved before any run (AgentSpecError when it cannot be used)
         result = compare(agents, config, ablations=args.ablations, out_dir=args.out, baseline=args.baseline,
                          resume=args.resume, overwrite=args.overwrite, request_cache=args.cache)
-    except (RunFileError, ShardError) as exc:
-        print(f"compare.py: error: {exc}", file=sys.stderr)
+    except (AgentSpecError, RunFileError, ShardError) as exc:
+        print(f"compare.py: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"compare.py: interrupted; finished runs and scored steps are in {args.out}; the same command "

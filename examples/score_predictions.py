@@ -6,7 +6,6 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -16,20 +15,21 @@ from agents.predictions import score_predictions
 from agents.report import metrics_table
 from agents.run_files import RunFileError
 from customer_env.cache import atomic_write_text
+from customer_env.command_line import CommandLineParser, existing_file, non_negative_int
 from customer_env.data.spec import add_store_arguments, store_spec_from_args
 
 SHOWN = 10  # problems listed by name; all are counted
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("predictions", type=Path, help="JSONL file")
+    p = CommandLineParser(description=__doc__.split("\n")[0])
+    p.add_argument("predictions", type=existing_file, help="JSONL file")
     add_store_arguments(p, split="test")
     p.add_argument("--only-predicted-sessions", action="store_true",
                    help="score only sessions with at least one prediction (else missing steps count as failures)")
     p.add_argument("--no-check-names", action="store_true",
                    help="do not read pages: grounding (names on the page) is not measured; no other number changes")
-    p.add_argument("--bootstrap", type=int, default=1000)
+    p.add_argument("--bootstrap", type=non_negative_int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="write the metrics and the bookkeeping to this JSON file")
     args = p.parse_args(argv)

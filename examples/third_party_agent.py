@@ -10,7 +10,6 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from typing import Mapping, Sequence
@@ -21,6 +20,7 @@ import agents
 import customer_env  # noqa: F401 - registers OPeRA-v0
 from agents.report import metrics_table
 from agents.rollout import RolloutConfig, run_rollout
+from customer_env.command_line import CommandLineParser, positive_int
 from customer_env.data.spec import add_store_arguments, store_spec_from_args
 from customer_env.prompt import actionable_names
 
@@ -39,8 +39,8 @@ class ReviewReader:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--sessions", type=int, default=2)
+    p = CommandLineParser(description=__doc__.split("\n")[0])
+    p.add_argument("--sessions", type=positive_int, default=2)
     add_store_arguments(p, split="test")
     args = p.parse_args(argv)
     data = store_spec_from_args(p, args)

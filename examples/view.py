@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Sequence
 
 from agents.viewer import DEFAULT_MAX_TEXT_CHARS, ViewerError, build_view, load_run, write_view
+from customer_env.command_line import CommandLineParser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = CommandLineParser(description=__doc__.split("\n")[0])
     p.add_argument("runs", nargs="+", type=Path, metavar="RUN_DIR", help="one or two run directories")
     p.add_argument("--out", type=Path, help="the HTML file (default: view.html, or view_vs_<RUN_DIR2>.html, "
                                              "in the first run directory)")

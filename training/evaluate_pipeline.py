@@ -18,13 +18,13 @@ and ``examples/compare.py`` evaluate them.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
+from customer_env.command_line import CommandLineParser, non_negative_int
 from customer_env.metrics import StepRecord, paired_difference
 
 #: (label, agent, persona mode) of every rollout, in report order.
@@ -54,15 +54,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     from customer_env.provenance import provenance
     from training.pipeline import ensure_checkpoint
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = CommandLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="write the results JSON here")
-    parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--bootstrap", type=non_negative_int, default=1000)
     add_store_arguments(parser, split="test")  # the page scale defaults to the checkpoints' own
     args = parser.parse_args(argv)
+    data = store_spec_from_args(parser, args)  # a bad --source fails now, not after training the pipeline
 
     checkpoints = {kind: str(ensure_checkpoint(kind)) for kind in ("sft", "customer_r1")}
-    plan = plan_evaluation(RolloutConfig(data=store_spec_from_args(parser, args), n_bootstrap=args.bootstrap,
-                                         batch_size=16),
+    plan = plan_evaluation(RolloutConfig(data=data, n_bootstrap=args.bootstrap, batch_size=16),
                            {name: (name, {"checkpoint": checkpoints[name]} if name in checkpoints else {})
                             for _, name, _ in RUNS})
     for note in plan.notes:

@@ -69,6 +69,8 @@ DEFAULTS: dict[str, Any] = {
     "loss_type": "dapo", "scale_rewards": "group",
     "logging_steps": 10, "save_strategy": "steps", "save_steps": 100, "save_total_limit": 2,
     "seed": 0, "report_to": "none", "dataloader_num_workers": 0,
+    # Every parameter takes part in every forward pass: no extra autograd traversal under DDP.
+    "ddp_find_unused_parameters": False,
     # The reward functions read the gold columns: the trainer must keep them.
     "remove_unused_columns": False,
 }
@@ -82,10 +84,39 @@ def options(**values: Any) -> tuple[ProjectOptions, GRPOConfig, Any]:
     return build_training_args(GRPOConfig, {**DEFAULTS, **precision_defaults(), **values})
 
 
-def parse_args(argv: Sequence[str] | None = None) -> tuple[ProjectOptions, GRPOConfig, Any]:
-    """``(ProjectOptions, GRPOConfig, ModelConfig)`` from the command line and ``--config``."""
+def parse_args(argv: Sequence[str] | None = None, *,
+               check_inputs: bool = False) -> tuple[ProjectOptions, GRPOConfig, Any]:
+    """``(ProjectOptions, GRPOConfig, ModelConfig)`` from the command line and ``--config``; with
+    ``check_inputs`` (the command line) also refuses inputs that are not there, in one line."""
     return parse_training_args(GRPOConfig, argv, defaults={**DEFAULTS, **precision_defaults()},
-                               prog="training/grpo.py")
+                               prog="training/grpo.py", check_inputs=check_inputs, check=check_start)
+
+
+def sft_start(model_args: Any) -> tuple[str, Any]:
+    """The finished SFT run Customer-R1 starts from (``--model_name_or_path``, default ``runs/sft``)
+    and its ``CheckpointInfo``.
+
+    Raises:
+        FileNotFoundError: when it is missing or unfinished (train it, or pass ``--rl_only``).
+    """
+    from agents.checkpoint import SUMMARY_FILE, inspect_checkpoint
+
+    start = model_args.model_name_or_path or DEFAULT_SFT_RUN
+    try:
+        checkpoint = inspect_checkpoint(start, revision=model_args.model_revision)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"{exc}: train the SFT run first (training/sft.py), or pass --rl_only to "
+                                "start from a base model") from None
+    if checkpoint.summary is None:
+        raise FileNotFoundError(f"no finished SFT run at {start!r} (it has no {SUMMARY_FILE}): run "
+                                "training/sft.py first, or pass --rl_only to start from a base model")
+    return start, checkpoint
+
+
+def check_start(project: ProjectOptions, training_args: GRPOConfig, model_args: Any) -> None:
+    """At parse time: the SFT run to start from is there and finished (unless ``--rl_only``)."""
+    if not project.rl_only:
+        sft_start(model_args)
 
 
 def main(project: ProjectOptions, training_args: GRPOConfig, model_args: Any, *,
@@ -104,30 +135,25 @@ def main(project: ProjectOptions, training_args: GRPOConfig, model_args: Any, *,
     """
     from trl import GRPOTrainer, get_peft_config
 
-    from agents.checkpoint import SUMMARY_FILE, inspect_checkpoint, load_model, load_tokenizer
+    from agents.checkpoint import inspect_checkpoint, load_model, load_tokenizer
     from training.grpo_rewards import reward_config, reward_functions
+    from training.launch import check_launch
     from training.model_setup import is_tiny_model, resolve_base_model, score_only_labelled_positions_on_cpu
     from training.run_summary import run_summary, training_conditions, write_summary
     from training.step_data import format_report, load_step_data
 
+    check_launch(training_args)  # several processes that did not connect, or FSDP on CPUs: refused now
     started = time.perf_counter()
     out = Path(training_args.output_dir)
     score_only_labelled_positions_on_cpu()  # same loss, far less CPU time (see training/model_setup.py)
 
     # 1. The starting policy: an SFT run (Customer-R1), or a base model (--rl_only).
     if project.rl_only:
-        start, is_tiny = resolve_base_model(model_args.model_name_or_path)
+        with training_args.main_process_first(desc="building the tiny model"):  # once, however many processes
+            start, is_tiny = resolve_base_model(model_args.model_name_or_path)
         checkpoint = inspect_checkpoint(start, revision=model_args.model_revision)
     else:
-        start = model_args.model_name_or_path or DEFAULT_SFT_RUN
-        try:
-            checkpoint = inspect_checkpoint(start, revision=model_args.model_revision)
-        except FileNotFoundError as exc:
-            raise FileNotFoundError(f"{exc}: train the SFT run first (training/sft.py), or pass --rl_only to "
-                                    "start from a base model") from None
-        if checkpoint.summary is None:
-            raise FileNotFoundError(f"no finished SFT run at {start!r} (it has no {SUMMARY_FILE}): run "
-                                    "training/sft.py first, or pass --rl_only to start from a base model")
+        start, checkpoint = sft_start(model_args)
         is_tiny = is_tiny_model(start)
     tokenizer = load_tokenizer(checkpoint, padding_side="left")  # GRPO generates: pad on the left
     model = load_model(checkpoint, for_training=True, dtype=model_args.dtype,
@@ -146,7 +172,8 @@ def main(project: ProjectOptions, training_args: GRPOConfig, model_args: Any, *,
         if train_data is None:
             train_data = step_data(project.split, project.max_examples)
         eval_data = step_data("test", None) if training_args.eval_strategy != "no" else None
-    print(f"[grpo] data: {format_report(train_data.report)}", flush=True)
+    if training_args.should_log:
+        print(f"[grpo] data: {format_report(train_data.report)}", flush=True)
     reward_funcs, training_args.reward_weights = reward_functions(
         project.reward_preset, rl_only=project.rl_only, scale=project.reward_scale,
         format_weight=project.format_weight)
@@ -194,23 +221,25 @@ def main(project: ProjectOptions, training_args: GRPOConfig, model_args: Any, *,
 
     # 5. Save the model (or adapter), its tokenizer and a model card, then the summary (last),
     #    then push when asked (the summary travels with the model).
-    trainer.save_model(str(out))
-    tokenizer.save_pretrained(str(out))
     dataset_name = "NEU-HAI/OPeRA" if not project.store_spec().is_embedded else None
-    trainer.create_model_card(model_name=training_args.hub_model_id or Path(training_args.run_name or out).name,
-                              dataset_name=dataset_name,
-                              tags=TAGS + (["opera-synthetic"] if dataset_name is None else []))
-    conditions = training_conditions("customer_r1", project, training_args, model_args, tokenizer=tokenizer,
-                                     tokenizer_source=checkpoint.tokenizer_source,
-                                     store_fingerprint=train_data.report.get("store_fingerprint"))
-    write_summary(out, run_summary(conditions, trainer, result, train_data, resume=resume, started=started,
-                                   start=start, tiny_model=is_tiny, lora=hasattr(trainer.model, "peft_config"),
-                                   bf16=training_args.bf16))
+    trainer.save_model(str(out))  # by every process: a sharded model (FSDP, ZeRO-3) is gathered for it
+    if training_args.should_save:  # the rest is written once, by the main process
+        tokenizer.save_pretrained(str(out))
+        trainer.create_model_card(model_name=training_args.hub_model_id or Path(training_args.run_name or out).name,
+                                  dataset_name=dataset_name,
+                                  tags=TAGS + (["opera-synthetic"] if dataset_name is None else []))
+        conditions = training_conditions("customer_r1", project, training_args, model_args, tokenizer=tokenizer,
+                                         tokenizer_source=checkpoint.tokenizer_source,
+                                         store_fingerprint=train_data.report.get("store_fingerprint"))
+        write_summary(out, run_summary(conditions, trainer, result, train_data, resume=resume, started=started,
+                                       start=start, tiny_model=is_tiny, lora=hasattr(trainer.model, "peft_config"),
+                                       bf16=training_args.bf16))
     if training_args.push_to_hub:
         trainer.push_to_hub(dataset_name=dataset_name)
-    print(f"[grpo] done: {trainer.state.global_step} steps, model in {out}", flush=True)
+    if training_args.should_log:
+        print(f"[grpo] done: {trainer.state.global_step} steps, model in {out}", flush=True)
     return out
 
 
 if __name__ == "__main__":
-    main(*parse_args())
+    main(*parse_args(check_inputs=True))

@@ -28,13 +28,16 @@ from __future__ import annotations
 import dataclasses
 import sys
 import typing
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, Callable, Literal, Mapping, Sequence
 
 from trl import ModelConfig, SFTConfig, TrlParser
 
+from customer_env.command_line import OneLineErrors
 from customer_env.data.spec import REVISION_HELP, SOURCE_HELP, VARIANT_HELP, Split, StoreSpec, Variant
+from training.launch import launch_problem_of
 
 PersonaMode = Literal["real", "none", "shuffled"]
 RationaleFill = Literal["template", "empty"]
@@ -136,16 +139,53 @@ class StepSFTConfig(SFTConfig):
         "the longest target completion in tokens (as GRPO's option of the same name): longer steps are skipped"))
 
 
-class TrainingParser(TrlParser):
-    """``TrlParser`` whose errors are one line: argparse would print the usage of every TRL option first."""
+class TrainingParser(OneLineErrors, TrlParser):
+    """``TrlParser`` that fails early and in one line (``customer_env.command_line``).
 
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
+    argparse would print the usage of every TRL option first, and would take any unambiguous
+    prefix of an option (``--learning_rat`` silently set ``--learning_rate``): prefixes are
+    refused. A ``--config`` file that is missing, not YAML or not a mapping, and a value a
+    dataclass refuses (a choice in the YAML file, a combination), are one-line errors too.
+    """
+
+    def __init__(self, dataclass_types: Any = None, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(dataclass_types, **kwargs)
+
+    def parse_args_and_config(self, args: Sequence[str] | None = None, **kwargs: Any) -> tuple[Any, ...]:
+        import yaml
+
+        args = _config_as_two_words(list(sys.argv[1:] if args is None else args))
+        config = None
+        if "--config" in args:
+            where = args.index("--config")
+            if where + 1 >= len(args) or args[where + 1].startswith("--"):
+                self.error("--config needs a FILE.yaml")
+            config = Path(args[where + 1]).expanduser()
+            if not config.is_file():
+                self.error(f"--config {config}: {'is a directory, not a file' if config.is_dir() else 'no such file'}")
+        try:
+            return super().parse_args_and_config(args, **kwargs)
+        except yaml.YAMLError as exc:
+            self.error(f"--config {config}: not YAML ({exc})")
+        except ValueError as exc:  # a dataclass refused a value, or TRL found unknown options
+            self.error(str(exc))
+        raise AssertionError("unreachable: error() exits")
+
+
+def _config_as_two_words(args: list[str]) -> list[str]:
+    """``--config=FILE`` as ``--config FILE``, the only spelling TRL's parser reads."""
+    out: list[str] = []
+    for arg in args:
+        out += ["--config", arg.split("=", 1)[1]] if arg.startswith("--config=") else [arg]
+    return out
 
 
 def parse_training_args(config_class: type, argv: Sequence[str] | None = None, *,
-                        defaults: Mapping[str, Any] | None = None,
-                        prog: str | None = None) -> tuple[ProjectOptions, Any, ModelConfig]:
+                        defaults: Mapping[str, Any] | None = None, prog: str | None = None,
+                        check_inputs: bool = False,
+                        check: Callable[[ProjectOptions, Any, ModelConfig], None] | None = None,
+                        ) -> tuple[ProjectOptions, Any, ModelConfig]:
     """``(ProjectOptions, training config, ModelConfig)`` from flags and ``--config FILE.yaml``.
 
     Args:
@@ -154,9 +194,17 @@ def parse_training_args(config_class: type, argv: Sequence[str] | None = None, *
         defaults: The script's defaults for any option (shown by ``--help``; a YAML file and flags
             override them).
         prog: The program name in messages.
+        check_inputs: Also refuse inputs that are not there: the script's ``check``, then
+            :func:`missing_input` (what the scripts' command lines do; off, the options are only
+            parsed, e.g. to write a config for another machine).
+        check: The script's own check of its inputs (it raises ``FileNotFoundError`` or
+            ``ValueError`` with the message to print).
 
-    Exits (status 2, one line on stderr) for an unknown option, a bad choice or value, an unknown
-    key in the YAML file, or options that contradict each other.
+    Exits (status 2, one line on stderr, before anything loads) for an unknown or abbreviated
+    option, a bad choice or value, a missing or malformed ``--config`` file or an unknown key in
+    it, options that contradict each other, a launch that did not take effect
+    (``training.launch``: processes that did not connect, FSDP on CPUs) and, with
+    ``check_inputs``, inputs that are not there.
     """
     parser = TrainingParser((ProjectOptions, config_class, ModelConfig), prog=prog)
     if defaults:
@@ -165,14 +213,49 @@ def parse_training_args(config_class: type, argv: Sequence[str] | None = None, *
         if unknown:
             raise ValueError(f"script defaults name unknown options {unknown}")
         parser.set_defaults(**defaults)
-    try:
+    # The libraries' warnings while the options are built (TRL's deprecated aliases, ...) are shown
+    # once the command line is accepted; a refused one prints its one line only.
+    with warnings.catch_warnings(record=True) as caught:
         project, training, model = parser.parse_args_and_config(list(sys.argv[1:] if argv is None else argv))
-    except ValueError as exc:  # a dataclass refused a value (a YAML choice, a combination, bf16 on a CPU)
-        parser.error(" ".join(str(exc).split()))
-    problem = contradiction(project, training)
-    if problem:
-        parser.error(problem)
+        problem = contradiction(project, training) or launch_problem_of(training)
+        if problem is None and check_inputs:
+            try:
+                if check is not None:
+                    check(project, training, model)
+            except (FileNotFoundError, ValueError) as exc:
+                problem = str(exc)
+            problem = problem or missing_input(project, training, model)
+        if problem:
+            parser.error(problem)
+    for warning in caught:
+        warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno, warning.file,
+                             warning.line)
     return project, training, model
+
+
+def missing_input(project: ProjectOptions, training: Any, model: ModelConfig) -> str | None:
+    """What a run would read that is not there, named by its option; None when all is there.
+
+    Cheap, nothing is loaded: ``--source`` (a local copy must exist, in the hub layout),
+    ``--model_name_or_path`` (a directory, or a hub id; offline, in the local hub cache) and
+    ``--resume_from_checkpoint`` (:func:`resolve_resume`).
+    """
+    try:
+        project.store_spec().check_source()
+    except ValueError as exc:
+        return f"--{exc}"
+    if model.model_name_or_path:
+        from agents.checkpoint import inspect_checkpoint
+
+        try:
+            inspect_checkpoint(model.model_name_or_path, revision=model.model_revision)
+        except (FileNotFoundError, ValueError) as exc:
+            return f"--model_name_or_path {model.model_name_or_path}: {exc}"
+    try:
+        resolve_resume(training)
+    except FileNotFoundError as exc:
+        return str(exc)
+    return None
 
 
 def build_training_args(config_class: type, values: Mapping[str, Any]) -> tuple[ProjectOptions, Any, ModelConfig]:
@@ -241,7 +324,8 @@ def resolve_resume(training: Any) -> str | None:
     ``checkpoint-N`` of ``--output_dir``; None to start afresh.
 
     Raises:
-        FileNotFoundError: ``latest`` when ``--output_dir`` holds no checkpoint.
+        FileNotFoundError: ``latest`` when ``--output_dir`` holds no checkpoint, or a given
+            checkpoint directory that does not exist.
     """
     value = training.resume_from_checkpoint
     if value in (None, "", False):
@@ -253,6 +337,8 @@ def resolve_resume(training: Any) -> str | None:
         if latest is None:
             raise FileNotFoundError(f"--resume_from_checkpoint latest: no checkpoint-N in {training.output_dir}")
         return latest
+    if not Path(str(value)).expanduser().is_dir():
+        raise FileNotFoundError(f"--resume_from_checkpoint {value}: no such checkpoint directory")
     return str(value)
 
 
@@ -265,5 +351,5 @@ def options_dict(*options: Any) -> dict[str, Any]:
 
 
 __all__ = ["ProjectOptions", "StepSFTConfig", "TrainingParser", "parse_training_args", "build_training_args",
-           "contradiction",
+           "contradiction", "missing_input",
            "resolve_resume", "options_dict", "GRPO_ONLY", "DEFAULT_MAX_COMPLETION_LENGTH"]

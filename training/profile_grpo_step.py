@@ -23,9 +23,9 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from customer_env.provenance import provenance
 from training.model_setup import resolve_bf16
@@ -67,7 +67,7 @@ class ProfileOptions:
         out: Write the result JSON here.
     """
 
-    shape: str = "qwen2.5-1.5b"
+    shape: str = field(default="qwen2.5-1.5b", metadata={"choices": sorted(SHAPES)})
     prompts: int = 8
     num_generations: int = 8
     prompt_tokens: int = 16384
@@ -215,7 +215,12 @@ def _device_name() -> str:
     return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
 
 
-if __name__ == "__main__":
-    from trl import TrlParser
+def parse_args(argv: Sequence[str] | None = None) -> ProfileOptions:
+    """The options from the command line and ``--config FILE.yaml`` (errors: one line, exit status 2)."""
+    from training.options import TrainingParser
 
-    main(TrlParser(ProfileOptions).parse_args_and_config()[0])
+    return TrainingParser(ProfileOptions, prog="training/profile_grpo_step.py").parse_args_and_config(argv)[0]
+
+
+if __name__ == "__main__":
+    main(parse_args())

@@ -22,6 +22,7 @@ from typing import Any
 from agents.checkpoint import SUMMARY_FILE, TrainingConditions
 from customer_env.cache import atomic_write_text
 from customer_env.provenance import provenance
+from training.launch import launch_record
 from training.model_setup import tokenizer_fingerprint
 from training.options import ProjectOptions, options_dict
 
@@ -47,6 +48,7 @@ def run_summary(conditions: TrainingConditions, trainer: Any, result: Any, train
         "dataset_fingerprint": train_data.fingerprint,
         "data": train_data.report,
         "global_step": trainer.state.global_step,
+        "launch": launch_record(trainer),
         "resumed_from": str(resume) if resume else None,
         "train_metrics": result.metrics,
         "final_log": final_log(trainer.state.log_history),

@@ -53,6 +53,8 @@ DEFAULTS: dict[str, Any] = {
     "per_device_train_batch_size": 1, "gradient_accumulation_steps": 64,
     "logging_steps": 10, "save_strategy": "steps", "save_steps": 200, "save_total_limit": 2,
     "seed": 0, "report_to": "none", "dataloader_num_workers": 0,
+    # Every parameter takes part in every forward pass: no extra autograd traversal under DDP.
+    "ddp_find_unused_parameters": False,
     # Every row is measured against the budget before training: nothing is ever cut or packed.
     "max_length": None, "packing": False, "completion_only_loss": True,
     "max_completion_length": DEFAULT_MAX_COMPLETION_LENGTH,
@@ -67,10 +69,12 @@ def options(**values: Any) -> tuple[ProjectOptions, StepSFTConfig, Any]:
     return build_training_args(StepSFTConfig, {**DEFAULTS, **precision_defaults(), **values})
 
 
-def parse_args(argv: Sequence[str] | None = None) -> tuple[ProjectOptions, StepSFTConfig, Any]:
-    """``(ProjectOptions, StepSFTConfig, ModelConfig)`` from the command line and ``--config``."""
+def parse_args(argv: Sequence[str] | None = None, *,
+               check_inputs: bool = False) -> tuple[ProjectOptions, StepSFTConfig, Any]:
+    """``(ProjectOptions, StepSFTConfig, ModelConfig)`` from the command line and ``--config``; with
+    ``check_inputs`` (the command line) also refuses inputs that are not there, in one line."""
     return parse_training_args(StepSFTConfig, argv, defaults={**DEFAULTS, **precision_defaults()},
-                               prog="training/sft.py")
+                               prog="training/sft.py", check_inputs=check_inputs)
 
 
 def main(project: ProjectOptions, training_args: StepSFTConfig, model_args: Any, *,
@@ -87,14 +91,17 @@ def main(project: ProjectOptions, training_args: StepSFTConfig, model_args: Any,
 
     from agents.checkpoint import inspect_checkpoint, load_model, load_tokenizer
     from customer_env.export import CONVERSATION_COLUMNS
+    from training.launch import check_launch
     from training.model_setup import resolve_base_model, score_only_labelled_positions_on_cpu
     from training.run_summary import run_summary, training_conditions, write_summary
     from training.step_data import format_report, load_step_data
 
+    check_launch(training_args)  # several processes that did not connect, or FSDP on CPUs: refused now
     started = time.perf_counter()
     out = Path(training_args.output_dir)
     score_only_labelled_positions_on_cpu()  # same loss, far less CPU time (see training/model_setup.py)
-    base, is_tiny = resolve_base_model(model_args.model_name_or_path)
+    with training_args.main_process_first(desc="building the tiny model"):  # once, however many processes
+        base, is_tiny = resolve_base_model(model_args.model_name_or_path)
 
     # 1. Model and tokenizer (the one loader agents use too). The tokenizer counts the budget.
     checkpoint = inspect_checkpoint(base, revision=model_args.model_revision)
@@ -116,7 +123,8 @@ def main(project: ProjectOptions, training_args: StepSFTConfig, model_args: Any,
         if train_data is None:
             train_data = step_data(project.split, project.max_examples)
         eval_data = step_data("test", None) if training_args.eval_strategy != "no" else None
-    print(f"[sft] data: {format_report(train_data.report)}", flush=True)
+    if training_args.should_log:
+        print(f"[sft] data: {format_report(train_data.report)}", flush=True)
     columns = list(CONVERSATION_COLUMNS)
 
     # 3. Trainer. No max_length cut: every row was measured against the budget above.
@@ -136,24 +144,26 @@ def main(project: ProjectOptions, training_args: StepSFTConfig, model_args: Any,
 
     # 5. Save the model (or adapter), its tokenizer and a model card, then the summary (last),
     #    then push when asked (the summary travels with the model).
-    trainer.save_model(str(out))
-    tokenizer.padding_side = "left"  # what generation (agents, GRPO) needs from the saved tokenizer
-    tokenizer.save_pretrained(str(out))
     dataset_name = "NEU-HAI/OPeRA" if not project.store_spec().is_embedded else None
-    trainer.create_model_card(model_name=training_args.hub_model_id or Path(training_args.run_name or out).name,
-                              dataset_name=dataset_name,
-                              tags=TAGS + (["opera-synthetic"] if dataset_name is None else []))
-    conditions = training_conditions("sft", project, training_args, model_args, tokenizer=tokenizer,
-                                     tokenizer_source=checkpoint.tokenizer_source,
-                                     store_fingerprint=train_data.report.get("store_fingerprint"))
-    write_summary(out, run_summary(conditions, trainer, result, train_data, resume=resume, started=started,
-                                   base_model=base, tiny_model=is_tiny, lora=hasattr(trainer.model, "peft_config"),
-                                   bf16=training_args.bf16))
+    trainer.save_model(str(out))  # by every process: a sharded model (FSDP, ZeRO-3) is gathered for it
+    if training_args.should_save:  # the rest is written once, by the main process
+        tokenizer.padding_side = "left"  # what generation (agents, GRPO) needs from the saved tokenizer
+        tokenizer.save_pretrained(str(out))
+        trainer.create_model_card(model_name=training_args.hub_model_id or Path(training_args.run_name or out).name,
+                                  dataset_name=dataset_name,
+                                  tags=TAGS + (["opera-synthetic"] if dataset_name is None else []))
+        conditions = training_conditions("sft", project, training_args, model_args, tokenizer=tokenizer,
+                                         tokenizer_source=checkpoint.tokenizer_source,
+                                         store_fingerprint=train_data.report.get("store_fingerprint"))
+        write_summary(out, run_summary(conditions, trainer, result, train_data, resume=resume, started=started,
+                                       base_model=base, tiny_model=is_tiny, lora=hasattr(trainer.model, "peft_config"),
+                                       bf16=training_args.bf16))
     if training_args.push_to_hub:
         trainer.push_to_hub(dataset_name=dataset_name)
-    print(f"[sft] done: {trainer.state.global_step} steps, model in {out}", flush=True)
+    if training_args.should_log:
+        print(f"[sft] done: {trainer.state.global_step} steps, model in {out}", flush=True)
     return out
 
 
 if __name__ == "__main__":
-    main(*parse_args())
+    main(*parse_args(check_inputs=True))

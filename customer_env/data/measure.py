@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import time
@@ -25,6 +24,7 @@ from typing import Any
 
 import pyarrow.parquet  # noqa: F401  (imported before the baseline: part of the interpreter's cost)
 
+from customer_env.command_line import CommandLineParser
 from customer_env.data.spec import StoreSpec, add_store_arguments, store_spec_from_args
 from customer_env.data import local as _local  # noqa: F401  (same reason)
 
@@ -106,7 +106,7 @@ def measure_store(data: StoreSpec | None = None, *, pages: bool = True,
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: print :func:`measure_store`'s result as JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = CommandLineParser(description=__doc__.split("\n\n")[0])
     add_store_arguments(parser, split="train")
     parser.add_argument("--no-pages", action="store_true", help="skip reading every page")
     parser.add_argument("--page-cache-mib", type=float, default=None,

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Mapping
 
-from customer_env.constants import SPLITS, VARIANTS
+from customer_env.constants import SPLITS, VARIANT_DIRS, VARIANTS
 
 if TYPE_CHECKING:
     from customer_env.data.store import OperaStore
@@ -144,6 +144,28 @@ class StoreSpec:
             raise ValueError(f"unknown store option(s) {unknown}; known: {sorted(known)}")
         return cls(**dict(values))
 
+    def check_source(self) -> None:
+        """Refuse a local ``source`` that is no copy of the dataset, before anything is read.
+
+        Only the directory and its variant's folder are looked at (no file is opened); the
+        embedded store and the hub are checked when opened.
+
+        Raises:
+            ValueError: Naming the directory, when it does not exist or holds no
+                ``OPeRA_<variant>/`` folder.
+        """
+        if self.is_embedded or self.source == HUB:
+            return
+        root = Path(str(self.source))
+        if not root.is_dir():
+            what = "is a file, not a directory" if root.exists() else "no such directory"
+            raise ValueError(f"source {self.source}: {what} (give 'embedded', 'hub' or the root of a local copy "
+                             "of NEU-HAI/OPeRA)")
+        folder = VARIANT_DIRS[self.variant]
+        if not (root / folder).is_dir():
+            raise ValueError(f"source {self.source}: holds no {folder}/ folder, so it is no copy of NEU-HAI/OPeRA in "
+                             f"its hub layout (variant {self.variant!r})")
+
     def describe(self) -> str:
         """A short label, e.g. ``embedded (page scale 0.1) filtered/test``."""
         where = self.source
@@ -208,14 +230,20 @@ def _page_scale_argument(text: str) -> float:
 
 
 def store_spec_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> StoreSpec:
-    """The spec the options of :func:`add_store_arguments` say; a bad combination is a one-line
-    command-line error (``parser.error``) naming the option."""
+    """The spec the options of :func:`add_store_arguments` say; a bad combination, or a local
+    ``--source`` that is no copy of the dataset (:meth:`StoreSpec.check_source`), is a command-line
+    error (``parser.error``) naming the option."""
     try:
-        return StoreSpec(source=args.source, variant=args.variant, split=args.split, revision=args.revision,
+        spec = StoreSpec(source=args.source, variant=args.variant, split=args.split, revision=args.revision,
                          page_scale=args.page_scale, strict=args.strict)
     except ValueError as exc:
         parser.error(str(exc))
         raise  # unreachable: parser.error exits
+    try:
+        spec.check_source()
+    except ValueError as exc:
+        parser.error(f"--{exc}")
+    return spec
 
 
 __all__ = ["StoreSpec", "EMBEDDED", "HUB", "Variant", "Split", "add_store_arguments", "store_spec_from_args",

@@ -8,10 +8,10 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 
+from customer_env.command_line import CommandLineParser, one_line
 from customer_env.synthetic.calibration import (
     calibration_table,
     format_calibration_table,
@@ -22,7 +22,7 @@ from customer_env.synthetic.plan import DEFAULT_TEST_FRACTION
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = CommandLineParser(
         prog="python -m customer_env.synthetic",
         description="Generate a synthetic OPeRA store in the dataset's layout.",
     )
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             progress=not args.quiet,
         )
     except (FileExistsError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"{parser.prog}: error: {one_line(error)}", file=sys.stderr)
         return 2
     print(summary.to_text())
     print()

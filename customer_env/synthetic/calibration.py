@@ -32,7 +32,7 @@ from customer_env.constants import (
 )
 
 _TOTAL = 5856
-#: Published OPeRA-filtered figures (dataset card, OPeRA paper, format.md).
+#: Published OPeRA-filtered figures (the OPeRA dataset card and paper, arXiv 2506.05606).
 PUBLISHED: dict[str, float | None] = {
     "sessions (train)": 437,
     "sessions (test)": 90,

@@ -47,7 +47,7 @@ def test_options_are_typed_from_the_factory_signature():
 @pytest.mark.parametrize("name, options, message", [
     ("nosuch", {}, "unknown agent 'nosuch'; available: .*frequency"),
     ("random", {"sed": "1"}, "agent 'random' takes no option 'sed'; it takes: input_texts, seed"),
-    ("customer_r1", {"checkpont": "x"}, "takes no option 'checkpont'; it takes: batch_size, checkpoint,"),
+    ("customer_r1", {"checkpont": "x"}, "takes no option 'checkpont'; it takes: allow_unfinished, batch_size, checkpoint,"),
     ("customer_r1", {"model": "m"}, "takes no option 'model'"),  # the checkpoint loader sets it
     ("prompting", {"backend": "openai", "model": "m", "batch_size": "2"}, "takes no option 'batch_size'.*base_url"),
     ("prompting", {"backend": "vllm", "model": "m"}, "unknown backend 'vllm'; expected one of transformers, openai"),

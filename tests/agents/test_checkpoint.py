@@ -16,7 +16,7 @@ peft = pytest.importorskip("peft")
 def test_full_model_directory_makes_an_sft_agent(tiny_model_dir):
     info = inspect_checkpoint(tiny_model_dir)
     assert not info.is_adapter and info.tokenizer_source == str(tiny_model_dir)
-    agent = make_sft_agent(checkpoint=tiny_model_dir, max_new_tokens=6, device="cpu", seed=1)
+    agent = make_sft_agent(checkpoint=tiny_model_dir, max_new_tokens=6, device="cpu", seed=1, allow_unfinished=True)
     texts = agent.act_batch([observation(0), observation(1)])
     assert all(isinstance(t, str) for t in texts) and agent.stats["requests"] == 2
     assert agent.describe()["name"] == f"sft:{tiny_model_dir}"
@@ -66,7 +66,7 @@ def test_without_a_checkpoint_the_pipeline_default_is_used(tiny_model_dir, monke
         return tiny_model_dir
 
     monkeypatch.setattr(training.pipeline, "ensure_checkpoint", fake_ensure_checkpoint)
-    agent = make("customer_r1", max_new_tokens=4, device="cpu")
+    agent = make("customer_r1", max_new_tokens=4, device="cpu", allow_unfinished=True)
     assert asked == [("customer_r1", True)] and agent.name == f"customer_r1:{tiny_model_dir}"
     with pytest.raises(ValueError, match="unknown checkpoint kind"):
         from agents.checkpoint import default_checkpoint
@@ -98,7 +98,7 @@ def test_a_checkpoint_carries_its_training_conditions_to_the_agent(tiny_model_di
     assert resolved.conditions.data.page_scale == 0.1 and resolved.conditions.max_prompt_tokens == 1024
     agent = make_sft_agent(checkpoint=run, max_new_tokens=4, device="cpu")
     assert agent.trained_conditions == resolved.conditions
-    assert resolve_checkpoint(tiny_model_dir).conditions is None  # a plain model records none
+    assert resolve_checkpoint(tiny_model_dir, allow_unfinished=True).conditions is None  # a plain model records none
 
 
 def test_a_malformed_summary_is_named(tiny_model_dir, tmp_path):
@@ -160,3 +160,53 @@ def test_an_adapters_relative_base_is_found_next_to_it_by_training_and_agents(ti
     trainable = load_model(tmp_path / "adapter", for_training=True)
     assert hasattr(trainable, "peft_config") and any(p.requires_grad for p in trainable.parameters())
     assert not hasattr(load_model(tmp_path / "adapter"), "peft_config")  # merged for inference
+
+
+# ----------------------------------------------------------- unfinished runs are refused
+
+def _interrupted_run(model_dir, dest):
+    """What an interrupted trainer leaves: checkpoint-N directories (model + trainer state), no summary."""
+    import shutil
+
+    for step in (2, 4):
+        shutil.copytree(model_dir, dest / f"checkpoint-{step}")
+        (dest / f"checkpoint-{step}" / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+    return dest
+
+
+def test_an_unfinished_run_is_refused_in_one_line_unless_allowed(tiny_model_dir, tmp_path):
+    from agents import make
+    from agents.checkpoint import SUMMARY_FILE, UnfinishedRunError, checkpoint_of, resolve_checkpoint
+
+    run = _interrupted_run(tiny_model_dir, tmp_path / "run")
+    cases = {run: "is an unfinished training run: it has no training_summary.json (written last) and holds "
+                  "checkpoint-2, checkpoint-4; resume it",
+             run / "checkpoint-4": "is an intermediate checkpoint of a training run: it has no training_summary.json",
+             tiny_model_dir: "is not a finished training run: it has no training_summary.json"}
+    for path, message in cases.items():
+        with pytest.raises(UnfinishedRunError) as refused:
+            make("sft", checkpoint=str(path), device="cpu")
+        text = str(refused.value)
+        assert message in text and "allow_unfinished=True" in text and "\n" not in text, text
+        with pytest.raises(UnfinishedRunError):  # rollout and compare plan through the same resolver
+            checkpoint_of("customer_r1", {"checkpoint": str(path)})
+    assert isinstance(UnfinishedRunError("x"), FileNotFoundError)
+
+    # Asked explicitly, an intermediate checkpoint loads (with no training conditions).
+    resolved = resolve_checkpoint(run / "checkpoint-4", allow_unfinished=True)
+    assert resolved.conditions is None
+    assert checkpoint_of("sft", {"checkpoint": str(run / "checkpoint-4"), "allow_unfinished": True}) == resolved
+    agent = make("sft", checkpoint=str(run / "checkpoint-4"), allow_unfinished=True, max_new_tokens=4, device="cpu")
+    assert isinstance(agent.act(observation(0)), str) and agent.trained_conditions is None
+
+    # Finished, it loads without asking.
+    _trained_copy(tiny_model_dir, tmp_path / "finished")
+    assert (tmp_path / "finished" / SUMMARY_FILE).is_file()
+    assert resolve_checkpoint(tmp_path / "finished").conditions is not None
+
+
+def test_allow_unfinished_is_an_option_of_the_checkpoint_agents_spec():
+    from agents.agent_spec import check_options
+
+    assert check_options("sft", {"checkpoint": "runs/x", "allow_unfinished": "true"}) == \
+        {"checkpoint": "runs/x", "allow_unfinished": True}

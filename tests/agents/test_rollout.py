@@ -200,7 +200,7 @@ def test_step_lines_tell_the_sessions_of_one_user_apart():
     assert SESSION_A1[:24] == SESSION_A2[:24]  # what the lines printed before: one label for both
     labels = [session_label(sid) for sid in ids]
     assert len(set(labels)) == 3 and all(len(label) <= 28 for label in labels)
-    # The user's prefix and the session's start (format.md: {user_id}_{start_iso}_{end_iso}).
+    # The user's prefix and the session's start (OPeRA session ids are {user_id}_{start_iso}_{end_iso}).
     assert labels[0] == f"{USER_A[:8]} 2025-04-14 21:52:46" and labels[1] == f"{USER_A[:8]} 2025-04-15 08:01:02"
     sample = {"gold": {"type": "terminate", "name": None}, "predicted": None, "parse_error": "empty: no text",
               "correct": False, "reward": 0.0, "step_index": 3}

@@ -1,4 +1,5 @@
-"""Prefix-shared group generation samples exactly what the plain ``generate`` path samples."""
+"""Prefix-shared group generation samples exactly what the plain ``generate`` path samples, and with
+row seeds samples each row independently of its batch (the property two processes rely on)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from training.fast_generation import GroupedPrefixGenerator, cut_after_eos, find_groups
+from training.fast_generation import (GroupedPrefixGenerator, RowSeededSampler, cut_after_eos, find_groups,
+                                      prompt_key, sample_seeds)
 from training.tiny_model import TinyModelSpec, build_tiny_model
 
 TEXTS = [f'<a name="item_{i % 23}.title">Thing {i}</a> {{"action": {{"type": "click"}}}}' for i in range(300)]
@@ -84,3 +86,57 @@ def test_rejects_empty_prompt_and_missing_pad(model_and_tokenizer) -> None:
     config.pad_token_id = None
     with pytest.raises(ValueError, match="pad_token_id"):
         GroupedPrefixGenerator().generate(model, [[5, 6]], config)
+
+
+def test_seeded_rows_do_not_depend_on_the_rows_batched_with_them(model_and_tokenizer) -> None:
+    model, tokenizer = model_and_tokenizer
+    rows = _rows(model.config.vocab_size, (30, 8, 57), group=3)
+    seeds = list(range(100, 100 + len(rows)))
+    config = _config(tokenizer, do_sample=True, temperature=0.9, top_k=50, top_p=0.95)
+    generator = GroupedPrefixGenerator(cache_bucket=32)
+    whole = generator.generate(model, rows, config, row_seeds=seeds)
+    torch.manual_seed(1)  # the global stream plays no part
+    assert generator.generate(model, rows, config, row_seeds=seeds) == whole
+    # Split as two processes would split it, with the second group straddling the cut.
+    split = generator.generate(model, rows[:4], config, row_seeds=seeds[:4]) + \
+        generator.generate(model, rows[4:], config, row_seeds=seeds[4:])
+    assert split == whole
+    assert GroupedPrefixGenerator(max_rows=3).generate(model, rows, config, row_seeds=seeds) == whole
+    # A row's own seed is what it depends on: reseeding one row changes that row only.
+    reseeded = generator.generate(model, rows, config, row_seeds=[seeds[0] + 1000, *seeds[1:]])
+    assert reseeded[1:] == whole[1:] and reseeded[0] != whole[0]
+    assert len({tuple(c) for c in whole[:3]}) > 1  # rows of one group sample differently
+
+
+def test_seeded_sampling_draws_from_the_warped_distribution() -> None:
+    from transformers import GenerationConfig
+
+    logits = torch.tensor([2.0, 1.0, 0.5, 0.0, -1.0, -3.0])
+    temperature, top_k, draws = 0.7, 4, 20000
+    sampler = RowSeededSampler(range(draws), GenerationConfig(do_sample=True, temperature=temperature, top_k=top_k),
+                               "cpu")
+    tokens = sampler(torch.zeros(draws, 1, dtype=torch.long), logits.repeat(draws, 1)).argmax(dim=-1)
+    counts = torch.bincount(tokens, minlength=len(logits)).double() / draws
+    expected = torch.softmax(logits[:top_k] / temperature, dim=0).double()
+    assert counts[top_k:].sum() == 0  # top-k removed the rest
+    tolerance = 5 * (expected * (1 - expected) / draws).sqrt()  # five binomial standard errors
+    assert ((counts[:top_k] - expected).abs() <= tolerance).all(), (counts, expected)
+
+
+def test_sample_seeds_are_the_same_however_the_batch_is_split() -> None:
+    keys = [prompt_key(ids) for ids in ([1, 2], [1, 2], [3], [3], [1, 2], [1, 2])]  # a prompt may come twice
+    one = sample_seeds([keys], 0, seed=0, round_key="train:0:0")
+    assert len(set(one)) == len(one)  # every row its own stream, duplicates included
+    for cut in (2, 3, 5):  # even splits, a group straddling the cut
+        parts = [keys[:cut], keys[cut:]]
+        split = [sample_seeds(parts, rank, seed=0, round_key="train:0:0") for rank in (0, 1)]
+        assert split[0] + split[1] == one
+    assert sample_seeds([keys], 0, seed=0, round_key="train:1:0") != one  # the next round draws afresh
+    assert sample_seeds([keys], 0, seed=1, round_key="train:0:0") != one
+
+
+def test_seeded_sampling_refuses_what_it_does_not_implement() -> None:
+    from transformers import GenerationConfig
+
+    with pytest.raises(ValueError, match="typical_p"):
+        RowSeededSampler([0], GenerationConfig(do_sample=True, typical_p=0.9), "cpu")

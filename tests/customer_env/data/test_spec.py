@@ -89,3 +89,21 @@ def test_command_line_errors_are_one_line(capsys: pytest.CaptureFixture, argv: l
         _parse(argv)
     err = capsys.readouterr().err
     assert f"tool: error: {message}" in err
+
+
+def test_a_local_source_that_is_no_copy_of_the_dataset_is_refused_before_reading(tmp_path: Path,
+                                                                                 small_store_dir: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "empty").mkdir()
+    for source, message in [(tmp_path / "missing", "no such directory"), (tmp_path / "file", "is a file"),
+                            (tmp_path / "empty", "holds no OPeRA_filtered/ folder")]:
+        with pytest.raises(ValueError, match=message):
+            StoreSpec(source=source).check_source()
+    with pytest.raises(ValueError, match="holds no OPeRA_full/ folder"):  # the small store has no full variant
+        StoreSpec(source=small_store_dir, variant="full").check_source()
+    for spec in (StoreSpec(source=small_store_dir), StoreSpec(), StoreSpec(source="hub")):
+        spec.check_source()  # nothing to refuse (the embedded store and the hub are checked when opened)
+    parser = argparse.ArgumentParser(prog="p")
+    add_store_arguments(parser)
+    with pytest.raises(SystemExit):
+        store_spec_from_args(parser, parser.parse_args(["--source", str(tmp_path / "empty")]))

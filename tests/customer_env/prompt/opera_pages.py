@@ -1,4 +1,4 @@
-"""Hand-made OPeRA-style pages (format.md section 2) and a generator of big search pages.
+"""Hand-made OPeRA-style pages (the simplified HTML of OPeRA's page table) and a generator of big search pages.
 
 Shared by the prompt, action and reward tests (imported by name: this directory is on sys.path).
 """
