@@ -443,7 +443,7 @@ def compare_with_reference(agent_name: str, config: SimulationConfig, *, out_dir
     world = build_world(config)
     if agent is None:
         agent = _make_agent(agent_name, config, agent_kwargs or {})
-    run = run_simulation(agent, config, world=world, out_dir=out_dir / _safe(agent_name), resume=resume,
+    run = run_simulation(agent, config, world=world, out_dir=out_dir / run_dir_name(agent_name), resume=resume,
                          overwrite=overwrite, agent_name=agent_name, progress=progress, on_step=on_step,
                          desc=agent_name)
     import agents
@@ -455,7 +455,7 @@ def compare_with_reference(agent_name: str, config: SimulationConfig, *, out_dir
         if not reference_sessions:
             raise ValueError("--against recorded: the store records no session of these personas")
         reference_info: dict[str, Any] = {"recorded_sessions": len(reference_sessions)}
-        runs = {"agent": str(out_dir / _safe(agent_name)), "reference": None}
+        runs = {"agent": str(out_dir / run_dir_name(agent_name)), "reference": None}
     else:
         reference_config = SimulationConfig(**{**asdict(config), "reward": None, "reference_law": False})
         reference_agent = agents.make(REFERENCE_AGENT, seed=reference_seed(config.seed))
@@ -463,7 +463,7 @@ def compare_with_reference(agent_name: str, config: SimulationConfig, *, out_dir
                                   resume=resume, overwrite=overwrite, agent_name=REFERENCE_AGENT,
                                   progress=progress, desc="reference")
         reference_sessions, reference_info = baseline.sessions, baseline.info
-        runs = {"agent": str(out_dir / _safe(agent_name)), "reference": str(out_dir / "reference")}
+        runs = {"agent": str(out_dir / run_dir_name(agent_name)), "reference": str(out_dir / "reference")}
     comparison = compare(run.sessions, reference_sessions, n_bootstrap=config.n_bootstrap, seed=config.seed)
     payload = {"agent_name": agent_name, "against": against,
                "reference": REFERENCE_AGENT if against == "reference_shopper" else "recorded sessions",
@@ -481,7 +481,8 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def _safe(name: str) -> str:
+def run_dir_name(name: str) -> str:
+    """The folder of an agent's run inside a comparison folder (its name, filesystem-safe)."""
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "agent"
 
 

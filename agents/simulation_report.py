@@ -156,19 +156,18 @@ def summary_table(payloads: Sequence[Mapping[str, Any]]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print :func:`summary_table` of the comparison folders named on the command line."""
-    import argparse
-
     from agents.run_files import RunFileError
     from agents.simulate import read_comparison
+    from customer_env.command_line import CommandLineParser, existing_directory, one_line
 
-    parser = argparse.ArgumentParser(prog="python -m agents.simulation_report",
-                                     description="One line per agent of several examples/simulate.py comparisons.")
-    parser.add_argument("folders", nargs="+", type=Path, help="--out folders of examples/simulate.py")
+    parser = CommandLineParser(prog="python -m agents.simulation_report",
+                               description="One line per agent of several examples/simulate.py comparisons.")
+    parser.add_argument("folders", nargs="+", type=existing_directory, help="--out folders of examples/simulate.py")
     args = parser.parse_args(argv)
     try:
         payloads = [read_comparison(folder) for folder in args.folders]
     except RunFileError as exc:
-        print(f"simulation_report: error: {exc}", file=sys.stderr)
+        print(f"{parser.prog}: error: {one_line(exc)}", file=sys.stderr)
         return 2
     against = {p.get("against", "reference_shopper") for p in payloads}
     if len(against) > 1:

@@ -24,7 +24,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -35,6 +34,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 from benchmarks._common import CLOCKS, add_common_options, bench_store, even_sample, machine, markdown_table
 from benchmarks._common import report, timed, verdict
 from benchmarks.env_throughput import FULL, QUICK, run_env
+from customer_env.command_line import CommandLineParser, non_negative_int, positive_int
 
 TARGET_MAX_SHOP_RATIO = 3.0
 
@@ -72,13 +72,13 @@ def run_shop(shop_world: Any, session_ids: Sequence[str], budget: int, *, refere
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the benchmark; print the table and return the results."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = CommandLineParser(description=__doc__.split("\n\n")[0])
     add_common_options(parser)
-    parser.add_argument("--sessions", type=int, default=None, help="replay this many sessions (even sample)")
-    parser.add_argument("--law-sessions", type=int, default=5,
+    parser.add_argument("--sessions", type=positive_int, default=None, help="replay this many sessions (even sample)")
+    parser.add_argument("--law-sessions", type=non_negative_int, default=5,
                         help="sessions replayed with the reference law (even sample; 0: skip that row)")
-    parser.add_argument("--budget", type=int, default=None, help="prompt token budget (default: the env's)")
-    parser.add_argument("--repeats", type=int, default=3, help="interleaved passes; the fastest counts")
+    parser.add_argument("--budget", type=positive_int, default=None, help="prompt token budget (default: the env's)")
+    parser.add_argument("--repeats", type=positive_int, default=3, help="interleaved passes; the fastest counts")
     parser.add_argument("--clock", default="cpu", choices=CLOCKS,
                         help="cpu: process CPU time (steady on a shared machine); wall: elapsed time")
     args = parser.parse_args(argv)

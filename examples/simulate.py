@@ -23,18 +23,20 @@ from typing import Sequence
 import agents
 from agents.agent_spec import AgentSpecError, check_options, parse_agent_spec
 from agents.report import require_matplotlib
-from agents.run_files import RunFileError
-from agents.simulate import AGAINST, SimulationConfig, _safe, compare_with_reference, plan_simulation
+from agents.run_files import RunFileError, check_out_dir
+from agents.simulate import (AGAINST, SimulationConfig, build_world, compare_with_reference, plan_simulation,
+                             run_dir_name, select_personas)
 from agents.simulation_report import comparison_table, plot_comparison
 from customer_env.cache import atomic_write_text
+from customer_env.command_line import CommandLineParser, existing_directory, non_negative_int, one_line, positive_int
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = CommandLineParser(description=__doc__.split("\n")[0])
     p.add_argument("--agent", required=True,
                    help=f"NAME or NAME:KEY=VALUE,... with NAME one of {', '.join(agents.available())}")
-    p.add_argument("--personas", type=int, default=10, help="the first N users of the store (default 10)")
-    p.add_argument("--episodes", type=int, default=2, help="episodes per persona (default 2)")
+    p.add_argument("--personas", type=positive_int, default=10, help="the first N users of the store (default 10)")
+    p.add_argument("--episodes", type=positive_int, default=2, help="episodes per persona (default 2)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, required=True, help="folder for the two runs and the comparison")
     p.add_argument("--against", choices=AGAINST, default="reference_shopper",
@@ -44,29 +46,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace the runs in --out")
     p.add_argument("--checkpoint", help="model or adapter directory (sft, customer_r1)")
     p.add_argument("--agent-arg", action="append", default=[], metavar="KEY=VALUE", help="extra agent argument")
-    p.add_argument("--source", help="a synthetic store directory (default: the embedded store)")
-    p.add_argument("--page-scale", type=float, help="page length relative to real pages (default 1)")
-    p.add_argument("--max-prompt-tokens", type=int)
-    p.add_argument("--max-steps", type=int, default=SimulationConfig.max_steps, help="steps before an episode is cut")
+    p.add_argument("--source", type=existing_directory, help="a synthetic store directory (default: the embedded store)")
+    p.add_argument("--page-scale", type=_page_scale, help="page length relative to real pages (default 1)")
+    p.add_argument("--max-prompt-tokens", type=positive_int)
+    p.add_argument("--max-steps", type=positive_int, default=SimulationConfig.max_steps, help="steps before an episode is cut")
     p.add_argument("--reward", choices=("likelihood", "outcome"), help="the shop's reward (default none)")
     p.add_argument("--no-reference-law", action="store_true",
                    help="do not compute the reference shopper's law at each step (no gold, no likelihood; faster)")
-    p.add_argument("--batch-size", type=int, default=8, help="episodes advanced together")
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (0: none)")
+    p.add_argument("--batch-size", type=positive_int, default=8, help="episodes advanced together")
+    p.add_argument("--bootstrap", type=non_negative_int, default=1000, help="bootstrap resamples (0: none)")
     p.add_argument("--log-prompts", action="store_true", help="log each step's observation in its sample")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
 
+def _page_scale(text: str) -> float:
+    """``--page-scale``: a number >= 0 (checked at parse time)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.resume and args.overwrite:
-        parser.exit(2, f"{parser.prog}: error: --resume and --overwrite exclude each other\n")
-    if args.personas < 1 or args.episodes < 1 or args.max_steps < 1:
-        parser.exit(2, f"{parser.prog}: error: --personas, --episodes and --max-steps must be >= 1\n")
-    try:
-        require_matplotlib()  # the plot comes last: say what is missing before any episode is played
+    try:  # the agent, its options, checkpoint, personas and output folders, before any episode is played
+        require_matplotlib()  # the plot comes last: say what is missing first
         spec = parse_agent_spec(args.agent)  # NAME or NAME:KEY=VALUE,... (as compare takes them)
         options = dict(spec.options)
         for pair in args.agent_arg:
@@ -77,20 +86,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.checkpoint:
             options["checkpoint"] = args.checkpoint
         options = check_options(spec.name, options)  # typed and checked before anything loads
-        config = SimulationConfig(personas=args.personas, episodes=args.episodes, seed=args.seed, source=args.source,
-                                  page_scale=args.page_scale, max_prompt_tokens=args.max_prompt_tokens,
-                                  max_steps=args.max_steps, reward=args.reward,
-                                  reference_law=not args.no_reference_law, batch_size=args.batch_size,
-                                  n_bootstrap=args.bootstrap, log_prompts=args.log_prompts)
+        config = SimulationConfig(personas=args.personas, episodes=args.episodes, seed=args.seed,
+                                  source=str(args.source) if args.source else None, page_scale=args.page_scale,
+                                  max_prompt_tokens=args.max_prompt_tokens, max_steps=args.max_steps,
+                                  reward=args.reward, reference_law=not args.no_reference_law,
+                                  batch_size=args.batch_size, n_bootstrap=args.bootstrap, log_prompts=args.log_prompts)
         # A checkpoint agent shops on pages of the scale it was trained on (rollout's resolver).
         config, options, notes = plan_simulation(config, spec.name, options)
-        for note in notes:
-            print(f"[simulate] {note}")
+        select_personas(build_world(config), config.personas)
+        runs = [args.out / run_dir_name(spec.name)]
+        if args.against == "reference_shopper":
+            runs.append(args.out / "reference")
+        for run_dir in runs:
+            check_out_dir(run_dir, resume=args.resume, overwrite=args.overwrite)
+    except (AgentSpecError, RunFileError, ValueError, ImportError) as exc:
+        print(f"simulate.py: error: {one_line(exc)}", file=sys.stderr)
+        return 2
+    for note in notes:
+        print(f"[simulate] {note}")
+    try:
         payload = compare_with_reference(spec.name, config, out_dir=args.out, agent_kwargs=options,
                                          resume=args.resume, overwrite=args.overwrite, progress=not args.quiet,
                                          against=args.against)
-    except (AgentSpecError, RunFileError, ValueError, KeyError, ImportError) as exc:
-        print(f"simulate.py: error: {exc}", file=sys.stderr)
+    except RunFileError as exc:
+        print(f"simulate.py: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"simulate.py: interrupted; finished episodes are in {args.out}; the same command with --resume "
@@ -101,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     plot = plot_comparison(payload, args.out / "comparison.png")
     print(table)
     print(f"\nwrote {args.out / 'comparison.json'}, {args.out / 'comparison.md'}, {plot}; "
-          f"view a run with: python examples/view.py {args.out / _safe(spec.name)}")
+          f"view a run with: python examples/view.py {args.out / run_dir_name(spec.name)}")
     return 0
 
 

@@ -29,9 +29,10 @@ def test_the_command_writes_the_table_the_plot_and_refuses_bad_input(small_store
     assert summary([str(out)]) == 0
     row = capsys.readouterr().out.splitlines()[-1]
     assert row.startswith("| frequency | ") and row.count("[") >= 4
-    assert summary([str(out), str(tmp_path / "nowhere")]) == 2
+    (tmp_path / "empty").mkdir()
+    assert summary([str(out), str(tmp_path / "empty")]) == 2
     err = capsys.readouterr().err
-    assert "nowhere" in err and "not found" in err
+    assert "empty" in err and "not found" in err
     # The same --out again without --resume or --overwrite is refused, naming the folder.
     assert simulate.main(["--agent", "frequency", *base]) == 2
     assert "already holds a run" in capsys.readouterr().err
