@@ -42,7 +42,7 @@ from typing import Any, Mapping, Sequence
 
 from agents.agent_spec import AgentSpec, AgentSpecError, agent_specs, parse_agent_spec, resolve_baseline
 from agents.registry import HIDDEN_STATE_AGENTS
-from agents.report import comparison_table, plot_distributions, plot_exact_match
+from agents.report import comparison_table, plot_distributions, plot_exact_match, require_matplotlib
 from agents.rollout import (RolloutConfig, RolloutResult, click_type_lookup, make_agent, make_env, open_stores,
                             plan_evaluation, run_rollout)
 from agents.run_files import RunFileError, describe_differences, differences
@@ -151,7 +151,7 @@ def compare(agents: Sequence[str | AgentSpec], config: RolloutConfig | None = No
     if not agents:
         raise AgentSpecError("compare needs at least one agent")
     if out_dir is not None:
-        _require_matplotlib()  # before any agent runs, not after all of them
+        require_matplotlib()  # before any agent runs, not after all of them
     config = config or RolloutConfig()
     runs, pairs = plan_runs(agents, ablations=ablations, persona_mode=config.persona_mode, baseline=baseline,
                             agent_kwargs=agent_kwargs)
@@ -290,13 +290,6 @@ def _summary(runs: Sequence[tuple[str, AgentSpec, str]], results: Mapping[str, R
 
 def _json_safe(options: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(dict(options), default=str))
-
-
-def _require_matplotlib() -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("matplotlib") is None:
-        raise ImportError("the comparison's plots need matplotlib: pip install 'customer-r1[compare]'")
 
 
 def _slug(label: str) -> str:

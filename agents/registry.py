@@ -35,6 +35,7 @@ _BUILTIN: dict[str, str] = {
     "customer_r1": "agents.checkpoint:make_customer_r1_agent",
     "oracle": "agents.oracle:OracleAgent",
     "oracle_shuffled_persona": "agents.oracle:make_shuffled_persona_oracle",
+    "reference_shopper": "agents.reference_shopper:ReferenceShopperAgent",
 }
 
 _REGISTRY: dict[str, AgentFactory | str] = dict(_BUILTIN)

@@ -227,6 +227,18 @@ def comparison_table(runs: Sequence[tuple[str, Mapping[str, Any]]], *,
     return "\n".join(rows) + "\n\n" + "\n".join(lines)
 
 
+def require_matplotlib() -> None:
+    """Refuse, before any work, a run whose plots cannot be drawn (matplotlib is the compare extra).
+
+    Raises:
+        ImportError: naming the extra to install.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise ImportError("the comparison's plots need matplotlib: pip install 'customer-r1[compare]'")
+
+
 def _pyplot() -> Any:
     import matplotlib
 

@@ -524,25 +524,39 @@ def _session_table(records: Sequence[StepRecord], lookup: ClickTypeLookup) -> tu
     return list(sessions), stats
 
 
-def _bootstrap_weights(n_sessions: int, n_bootstrap: int, seed: int) -> np.ndarray:
+def bootstrap_weights(n_sessions: int, n_bootstrap: int, seed: int) -> np.ndarray:
     """How often each session is drawn in each resample: ``(n_bootstrap, n_sessions)`` counts.
 
     One seeded draw for a given (sessions, resamples, seed): :func:`headline` and
     :func:`paired_difference` use the same resamples, so a paired difference rests on the very
-    resamples behind each run's own interval.
+    resamples behind each run's own interval. Other session-level statistics (the live shop's
+    comparison, ``customer_env.shop.session_metrics``) resample with it too.
+
+    Example:
+        >>> bootstrap_weights(3, 2, seed=0).sum(axis=1).tolist()
+        [3, 3]
     """
+    if n_sessions < 1:
+        raise ValueError(f"bootstrap needs at least one session, got {n_sessions}")
     rng = np.random.default_rng(seed)
     return rng.multinomial(n_sessions, np.full(n_sessions, 1 / n_sessions), size=n_bootstrap)
 
 
+def percentile_interval(draws: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """The ``confidence`` percentile interval of bootstrap ``draws`` (the one every interval here uses).
+
+    Example:
+        >>> percentile_interval([0.0, 1.0, 2.0, 3.0, 4.0], 0.5)
+        (1.0, 3.0)
+    """
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(np.asarray(draws, dtype=float), [alpha, 1 - alpha])
+    return float(low), float(high)
+
+
 def _quantiles(draws: Sequence[Mapping[str, float]], names: Sequence[str],
                confidence: float) -> dict[str, tuple[float, float]]:
-    alpha = (1 - confidence) / 2
-    out = {}
-    for name in names:
-        low, high = np.quantile(np.array([d[name] for d in draws]), [alpha, 1 - alpha])
-        out[name] = (float(low), float(high))
-    return out
+    return {name: percentile_interval([d[name] for d in draws], confidence) for name in names}
 
 
 def small_sample_warning(n_sessions: int) -> str | None:
@@ -589,7 +603,7 @@ def headline(records: Sequence[StepRecord], lookup: ClickTypeLookup, *, n_bootst
         for entry in result.values():
             entry["low"] = entry["high"] = None
     elif n_bootstrap > 0:
-        draws = [_headline_from_stats(row) for row in _bootstrap_weights(len(stats), n_bootstrap, seed) @ stats]
+        draws = [_headline_from_stats(row) for row in bootstrap_weights(len(stats), n_bootstrap, seed) @ stats]
         for name, (low, high) in _quantiles(draws, HEADLINE, confidence).items():
             result[name]["low"], result[name]["high"] = low, high
     return result
@@ -647,7 +661,7 @@ def paired_difference(a: Sequence[StepRecord], b: Sequence[StepRecord], lookup: 
         for entry in result.values():
             entry["low"] = entry["high"] = None
     elif n_bootstrap > 0:
-        weights = _bootstrap_weights(len(ids_a), n_bootstrap, seed)
+        weights = bootstrap_weights(len(ids_a), n_bootstrap, seed)
         draws = [diff(ra, rb) for ra, rb in zip(weights @ stats_a, weights @ stats_b)]
         for name, (low, high) in _quantiles(draws, metrics, confidence).items():
             result[name]["low"], result[name]["high"] = low, high

@@ -11,7 +11,7 @@ module named before the colon, which runs this registration.
 Example:
     >>> import gymnasium as gym
     >>> import customer_env
-    >>> "OPeRA-v0" in gym.registry and "OPeRA-Step-v0" in gym.registry
+    >>> "OPeRA-v0" in gym.registry and "OPeRA-Step-v0" in gym.registry and "OPeRA-Shop-v0" in gym.registry
     True
 """
 
@@ -23,6 +23,7 @@ import gymnasium as gym
 ENVIRONMENTS: dict[str, str] = {
     "OPeRA-v0": "customer_env.env:OperaEnv",
     "OPeRA-Step-v0": "customer_env.step_env:OperaStepEnv",
+    "OPeRA-Shop-v0": "customer_env.shop.env:OperaShopEnv",
 }
 
 

@@ -31,8 +31,10 @@ MODULES = {"training/evaluate_pipeline.py": "training.evaluate_pipeline", "agent
            "customer_env/synthetic/__main__.py": "customer_env.synthetic",
            "customer_env/data/measure.py": "customer_env.data.measure",
            **{f"benchmarks/{name}.py": f"benchmarks.{name}"
-              for name in ("data_load", "env_throughput", "grpo_rollout", "prompt_budget")}}
+              for name in ("data_load", "env_throughput", "grpo_rollout", "prompt_budget", "shop_render")},
+           "agents/simulation_report.py": "agents.simulation_report"}
 SCRIPTS = ["examples/rollout.py", "examples/compare.py", "examples/score_predictions.py", "examples/view.py",
+           "examples/simulate.py",
            "examples/third_party_agent.py", "training/sft.py", "training/grpo.py", "training/profile_grpo_step.py"]
 MISSING = "/nonexistent/customer-r1-test"
 
@@ -110,6 +112,17 @@ CASES = [
     ("examples/compare.py", ["--agents", "random", "--source", MISSING, "--out", "OUT"], f"--source {MISSING}"),
     ("examples/compare.py", ["--agent", f"sft:checkpoint={MISSING}", "--out", "OUT"], f"directory {MISSING} does not"),
     ("examples/compare.py", ["--agent", "sft:checkpoint=INTERRUPTED", "--out", "OUT"], "unfinished training run"),
+    ("examples/simulate.py", ["--agent", "random", "--out", "OUT", "--pers", "2"], "unrecognized arguments: --pers 2"),
+    ("examples/simulate.py", ["--agent", "nosuch", "--out", "OUT"], "unknown agent 'nosuch'"),
+    ("examples/simulate.py", ["--agent", "random:colour=red", "--out", "OUT"], "takes no option 'colour'"),
+    ("examples/simulate.py", ["--agent", "random", "--out", "OUT", "--against", "fake"], "--against: invalid choice"),
+    ("examples/simulate.py", ["--agent", "random", "--out", "OUT", "--personas", "0"],
+     "--personas: expected a positive integer"),
+    ("examples/simulate.py", ["--agent", "random", "--out", "OUT", "--page-scale", "-1"], "--page-scale: expected a"),
+    ("examples/simulate.py", ["--agent", "random", "--out", "OUT", "--source", MISSING], f"--source: {MISSING}: no such"),
+    ("examples/simulate.py", ["--agent", "sft", "--checkpoint", MISSING, "--out", "OUT"], f"directory {MISSING} does not"),
+    ("examples/simulate.py", ["--agent", "random", "--out", "OUT", "--agent-arg", "seed"], "--agent-arg expects KEY=VALUE"),
+    ("examples/simulate.py", ["--agent", "random", "--out", "OUT", "--resume", "--overwrite"], "exclude each other"),
     ("examples/score_predictions.py", [f"{MISSING}.jsonl"], f"{MISSING}.jsonl: no such file"),
     ("examples/score_predictions.py", ["JSONL", "--only"], "unrecognized arguments: --only"),
     ("examples/score_predictions.py", ["JSONL", "--source", MISSING], f"--source {MISSING}: no such directory"),
@@ -142,6 +155,11 @@ CASES = [
     ("benchmarks/prompt_budget.py", ["--store", MISSING], f"--store: {MISSING}: no such directory"),
     ("benchmarks/prompt_budget.py", ["--budgets", "x"], "--budgets: 'x' is not a comma-separated list"),
     ("benchmarks/prompt_budget.py", ["--sess", "2"], "unrecognized arguments: --sess 2"),
+    ("benchmarks/shop_render.py", ["--store", MISSING], f"--store: {MISSING}: no such directory"),
+    ("benchmarks/shop_render.py", ["--rep", "1"], "unrecognized arguments: --rep 1"),
+    ("benchmarks/shop_render.py", ["--law-sessions", "-1"], "--law-sessions: expected an integer >= 0"),
+    ("agents/simulation_report.py", [MISSING], f"{MISSING}: no such directory"),
+    ("agents/simulation_report.py", [".", "--fo"], "unrecognized arguments: --fo"),
     ("benchmarks/grpo_rollout.py", ["--shape", "fake"], "--shape: invalid choice: 'fake'"),
     ("benchmarks/grpo_rollout.py", ["--rep", "1"], "unrecognized arguments: --rep 1"),
     ("customer_env/export.py", ["--out", "OUT", "--source", MISSING], f"--source {MISSING}: no such directory"),

@@ -54,3 +54,18 @@ def test_compare_says_which_extra_the_plot_needs_before_running(monkeypatch: pyt
     monkeypatch.setattr(compare, "plan_evaluation", lambda *a, **k: pytest.fail("ran before checking matplotlib"))
     with pytest.raises(ImportError, match=r"pip install 'customer-r1\[compare\]'"):
         compare.compare(["random"], out_dir=tmp_path)
+
+
+def test_simulate_says_which_extra_the_plot_needs_before_running(monkeypatch: pytest.MonkeyPatch, tmp_path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.util
+
+    import agents.simulate
+    from tests.examples.test_run_commands import load
+
+    simulate = load("simulate")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    monkeypatch.setattr(agents.simulate, "run_simulation", lambda *a, **k: pytest.fail("ran before checking matplotlib"))
+    assert simulate.main(["--agent", "random", "--out", str(tmp_path / "sim")]) == 2
+    assert "pip install 'customer-r1[compare]'" in capsys.readouterr().err

@@ -16,8 +16,10 @@ This is what the project runs on when the real OPeRA is unavailable. Every modul
 * ``plan`` (sessions, ids, times, split), ``rows`` + ``writer`` (the parquet encoding),
   ``generate`` (:func:`generate_store`), ``calibration`` (generated vs published marginals),
   ``__main__`` (the command line).
-* ``fork``: replays a generated session's walk to a step from its manifest and gives the law of
-  the next action (:class:`GeneratorFork`; the oracle agents' ceiling).
+* ``enumeration``: every continuation of a walk with its exact probability (choices branched,
+  explored depth first). ``fork``: replays a generated session's walk to a step from its manifest
+  and gives the law of the next action (:class:`GeneratorFork`; the oracle agents' ceiling). The
+  live shop (``customer_env.shop``) runs the same walk on its pages.
 
 Example:
     >>> from customer_env.synthetic import generate_store, calibration_table   # doctest: +SKIP

@@ -15,6 +15,14 @@ from customer_env.synthetic.shopper import Shopper
 
 def walk(s: Shopper) -> None:
     """The whole visit, from its first page to the end; raises ``SessionEnded`` when it ends."""
+    open_visit(s)
+    plan_products(s)
+    browse(s)
+
+
+def open_visit(s: Shopper) -> None:
+    """Go where the visit opens (:attr:`Shopper.opening`): the home page, a results page, a
+    product page, or the cart."""
     choices = s.choices
     start = s.opening
     if start == "search":
@@ -26,6 +34,10 @@ def walk(s: Shopper) -> None:
     elif start == "cart" and s.cart:
         s.click(names.CART_BUTTON, s.cart_view())
         buying.cart_visit(s)
+
+
+def plan_products(s: Shopper) -> None:
+    """Draw how many products the visit examines beyond the first (:attr:`Shopper.extra_products`)."""
     profile = s.profile
     mean_extra = (
         0.03
@@ -36,7 +48,14 @@ def walk(s: Shopper) -> None:
     )
     if not s.will_buy:
         mean_extra *= 0.6
-    s.extra_products = choices.count(mean_extra * s.engagement, sigma=1.5, cap=30)
+    s.extra_products = s.choices.count(mean_extra * s.engagement, sigma=1.5, cap=30)
+
+
+def browse(s: Shopper) -> None:
+    """The visit's loop from the page it is on: examine products, refine and choose results,
+    search, until it buys or leaves (needs :attr:`Shopper.extra_products`)."""
+    choices = s.choices
+    assert s.extra_products is not None, "plan_products(s) comes before browse(s)"
     while True:
         if isinstance(s.view, views.ProductView):
             s.examined += 1

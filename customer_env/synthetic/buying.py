@@ -17,7 +17,6 @@ from customer_env.synthetic.shopper import Shopper
 
 #: Categories whose products are bought two at a time (sometimes), and raised in the cart.
 CONSUMABLE = {"Beauty", "Pet Supplies", "Office", "Garden"}
-_POPUP = {"Electronics", "Kitchen"}
 
 
 def buy(s: Shopper, abandon: bool = False) -> None:
@@ -37,10 +36,11 @@ def buy(s: Shopper, abandon: bool = False) -> None:
         s.click(names.BUY_NOW, v, product=product, products=record, motive="purchase")
     s.cart = s.cart + (line,)
     after = replace(v, cart=s.cart, side_bar=False)
-    if product.category in _POPUP and choices.chance(0.45):
+    confirmation = s.cart_confirmation(product)
+    if confirmation == "popup":
         s.click(names.ADD_TO_CART, replace(after, popup=True), product=product, products=record, end=end)
         s.click(names.NO_THANKS, replace(after, side_bar=True), product=product)
-    elif choices.chance(0.68):
+    elif confirmation == "side_bar":
         s.click(names.ADD_TO_CART, replace(after, side_bar=True), product=product, products=record, end=end)
     else:
         s.click(

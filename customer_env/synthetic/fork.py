@@ -13,7 +13,8 @@ swapped in at the fork (what a shopper with that persona would do from the same 
 How the continuation is drawn (``method``):
 
 * ``"enumerate"`` (default): every choice the walk makes after the fork
-  (:mod:`~customer_env.synthetic.choices`) is a discrete law, and each is **enumerated**:
+  (:mod:`~customer_env.synthetic.choices`) is a discrete law, and each is **enumerated**
+  (:mod:`~customer_env.synthetic.enumeration`):
   chances, bands, uniform and weighted picks, integers, orders of up to four items, and the
   log-normal counts (products to examine, review clicks), whose law is computed in closed form
   and asked lazily ("more than n?"). What is **sampled** instead, once per branch from a stream
@@ -46,36 +47,34 @@ Example:
 
 from __future__ import annotations
 
-import itertools
 import json
-import math
 import os
 import random
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence, TypeVar
+from typing import Sequence
 
 from customer_env.records import Action
 from customer_env.synthetic import browsing, views
 from customer_env.synthetic.behaviour import initial_cart
 from customer_env.synthetic.catalogue import build_catalogue
-from customer_env.synthetic.choices import Choices, Count
+from customer_env.synthetic.choices import Choices
+from customer_env.synthetic.enumeration import (  # noqa: F401 - count_law and the limits are re-exported
+    MAX_CHOICES_PER_PATH,
+    MAX_ENUMERATED_ORDER,
+    EnumeratingChoices,
+    count_law,
+    explore,
+)
 from customer_env.synthetic.generate import GENERATOR_VERSION, MANIFEST_NAME
 from customer_env.synthetic.personas import ShopperProfile
 from customer_env.synthetic.plan import DEFAULT_TEST_FRACTION, PlannedSession, build_plan
-from customer_env.synthetic.seeds import clamp, derive_rng
+from customer_env.synthetic.seeds import derive_rng
 from customer_env.synthetic.session_records import SessionEnded, SimAction, SimStep
 from customer_env.synthetic.shopper import Shopper
 
-T = TypeVar("T")
-
 METHODS = ("enumerate", "sample")
-#: Orders of at most this many items are enumerated; longer ones are sampled.
-MAX_ENUMERATED_ORDER = 4
-#: A walk that makes more choices than this between a fork and its next action is refused
-#: (a bug: every path of the model reaches an action within a few dozen choices).
-MAX_CHOICES_PER_PATH = 10_000
 
 
 @dataclass(frozen=True)
@@ -195,38 +194,6 @@ def action_of(action: SimAction) -> Action:
     return Action(action.type, action.name)
 
 
-def count_law(mean: float, sigma: float, cap: int) -> list[float]:
-    """The exact law of :func:`~customer_env.synthetic.choices.lognormal_count`: ``P(N = k)``.
-
-    ``N = min(cap, floor(L + U))`` with ``L`` log-normal and ``U`` uniform on [0, 1), so
-    ``P(N <= k) = G(k + 1) - G(k)`` with ``G`` the integral of the log-normal CDF, which has a
-    closed form.
-
-    Example:
-        >>> law = count_law(2.0, 0.8, 30)
-        >>> round(sum(law), 12), round(sum(k * p for k, p in enumerate(law)), 2)
-        (1.0, 2.0)
-    """
-    mean = max(mean, 0.05)
-    mu = math.log(mean) - sigma * sigma / 2
-    m = math.exp(mu + sigma * sigma / 2)
-
-    def phi(z: float) -> float:
-        return 0.5 * math.erfc(-z / math.sqrt(2.0))
-
-    def integral(x: float) -> float:  # G(x) = int_0^x F(y) dy
-        if x <= 0:
-            return 0.0
-        z = (math.log(x) - mu) / sigma
-        return x * phi(z) - m * phi(z - sigma)
-
-    below = [integral(k + 1) - integral(k) for k in range(cap)]  # P(N <= k), k < cap
-    law = [below[0]] + [below[k] - below[k - 1] for k in range(1, cap)] + [1.0 - below[cap - 1]]
-    law = [max(0.0, p) for p in law]
-    total = sum(law)
-    return [p / total for p in law]
-
-
 class _Reached(Exception):
     """The walk is about to record the forked step's action."""
 
@@ -241,36 +208,9 @@ class _Snapshot(Exception):
         self.shopper = shopper
 
 
-class _LazyCount(Count):
-    """A log-normal count a fork decides one question at a time ("more than n?")."""
-
-    def __init__(self, choices: "_ForkedChoices", law: list[float]) -> None:
-        super().__init__(-1)
-        self._choices, self._law = choices, law
-        self._low, self._high = 0, len(law) - 1  # what the branch knows: low <= N <= high
-
-    def exceeds(self, n: int) -> bool:
-        if n < self._low:
-            return True
-        if n >= self._high:
-            return False
-        inside = sum(self._law[self._low : self._high + 1])
-        above = sum(self._law[n + 1 : self._high + 1]) / inside if inside > 0 else 0.0
-        if self._choices.branch([above, 1.0 - above]) == 0:
-            self._low = n + 1
-            return True
-        self._high = n
-        return False
-
-    @property
-    def value(self) -> int | None:
-        return self._low if self._low == self._high else None
-
-
-class _ForkedChoices(Choices):
-    """The session's own choices up to the fork; then explored (``enumerate``) or fresh
-    (``sample``). ``path`` fixes the options of the first enumerated choices; the others take
-    their most probable option and are remembered so the caller can explore the alternatives."""
+class _ForkedChoices(EnumeratingChoices):
+    """The session's own choices up to the fork; then explored (``enumerate``, see
+    :mod:`~customer_env.synthetic.enumeration`) or fresh (``sample``)."""
 
     def __init__(
         self,
@@ -285,15 +225,12 @@ class _ForkedChoices(Choices):
         donor: ShopperProfile | None = None,
         snapshot: bool = False,
     ) -> None:
-        super().__init__(stream)
-        self._fork_step, self._page, self._mode, self._side_key = fork_step, page, mode, side_key
-        self._path, self._fresh, self._donor, self._snapshot = tuple(path), fresh, donor, snapshot
+        super().__init__(stream, path=path, side_key=side_key, side_label="fork-side")
+        self._fork_step, self._page, self._mode = fork_step, page, mode
+        self._fresh, self._donor, self._snapshot = fresh, donor, snapshot
         self.exploring = False
         self._ready = False  # the steps before the fork are recorded; waiting for its page
         self.replayed: tuple[SimStep, ...] = ()  # the steps recorded when the fork began
-        self.taken: list[tuple[int, float]] = []  # (option, its probability) of each explored choice
-        self.open: list[tuple[int, list[float], int]] = []  # (position, law, option taken) past the path
-        self._side_draws = 0
 
     # ---- the fork -----------------------------------------------------------------------
 
@@ -313,6 +250,7 @@ class _ForkedChoices(Choices):
         if self._snapshot:
             raise _Snapshot(shopper)
         self.exploring = True
+        self.enumerating = self._mode == "enumerate"
         self.replayed = tuple(shopper.steps)
         if self._donor is not None:
             shopper.profile = self._donor
@@ -323,95 +261,6 @@ class _ForkedChoices(Choices):
     def before_step(self, shopper: Shopper, action: SimAction) -> None:
         if self.exploring:
             raise _Reached(action, shopper.view)
-
-    # ---- enumerated choices -------------------------------------------------------------
-
-    @property
-    def _enumerating(self) -> bool:
-        return self.exploring and self._mode == "enumerate"
-
-    def branch(self, law: list[float]) -> int:
-        """The option this branch takes at its next choice, whose options have probabilities ``law``."""
-        position = len(self.taken)
-        if position >= MAX_CHOICES_PER_PATH:
-            raise RuntimeError(f"a forked walk made {position} choices without acting: the model loops")
-        if position < len(self._path):
-            option = self._path[position]
-        else:
-            option = max(range(len(law)), key=law.__getitem__)
-            self.open.append((position, law, option))
-        self.taken.append((option, law[option]))
-        self._side_draws = 0
-        return option
-
-    def _side(self) -> random.Random:
-        """A stream for what is sampled, fixed by the branch so far (so every continuation that
-        shares a branch sees the same sample)."""
-        self._side_draws += 1
-        return derive_rng(0, "fork-side", *self._side_key, *(o for o, _ in self.taken), self._side_draws)
-
-    def chance(self, p: float) -> bool:
-        if not self._enumerating:
-            return super().chance(p)
-        p = clamp(p, 0.0, 1.0)
-        return self.branch([p, 1.0 - p]) == 0
-
-    def band(self, bounds: Sequence[float]) -> int:
-        if not self._enumerating:
-            return super().band(bounds)
-        law, reached = [], 0.0
-        for bound in bounds:
-            bound = clamp(bound, 0.0, 1.0)
-            law.append(max(0.0, bound - reached))
-            reached = max(reached, bound)
-        law.append(1.0 - reached)
-        return self.branch(law)
-
-    def pick(self, options: Sequence[T]) -> T:
-        if not self._enumerating:
-            return super().pick(options)
-        return options[self.branch([1.0 / len(options)] * len(options))]
-
-    def pick_weighted(self, options: Sequence[T], weights: Sequence[float]) -> T:
-        if not self._enumerating:
-            return super().pick_weighted(options, weights)
-        total = float(sum(weights))
-        law = [w / total for w in weights] if total > 0 else [1.0 / len(weights)] * len(weights)
-        return options[self.branch(law)]
-
-    def integer(self, low: int, high: int) -> int:
-        if not self._enumerating:
-            return super().integer(low, high)
-        n = high - low + 1
-        return low + self.branch([1.0 / n] * n)
-
-    def shuffled(self, items: Sequence[T]) -> list[T]:
-        if not self._enumerating:
-            return super().shuffled(items)
-        if len(items) > MAX_ENUMERATED_ORDER:
-            out = list(items)
-            self._side().shuffle(out)
-            return out
-        orders = list(itertools.permutations(range(len(items))))
-        order = orders[self.branch([1.0 / len(orders)] * len(orders))]
-        return [items[i] for i in order]
-
-    def count(self, mean: float, *, sigma: float, cap: int) -> Count:
-        if not self._enumerating:
-            return super().count(mean, sigma=sigma, cap=cap)
-        return _LazyCount(self, count_law(mean, sigma, cap))
-
-    # ---- sampled draws ------------------------------------------------------------------
-
-    def sample(self, pool: Sequence[T], k: int) -> list[T]:
-        return self._side().sample(pool, k) if self._enumerating else super().sample(pool, k)
-
-    def lognormal(self, mu: float, sigma: float) -> float:
-        return self._side().lognormvariate(mu, sigma) if self._enumerating else super().lognormal(mu, sigma)
-
-    @property
-    def incidental(self) -> random.Random:
-        return self._side() if self._enumerating else self._rng
 
 
 class GeneratorFork:
@@ -624,13 +473,10 @@ class GeneratorFork:
     ) -> tuple[dict[tuple[Action, bool], float], int] | None:
         """Every continuation to the next action, depth first; None past ``max_paths``."""
         recorded_view = planned.sim.steps[step].view
-        leaves: dict[tuple[Action, bool], float] = defaultdict(float)
-        pending: list[tuple[int, ...]] = [()]
-        paths = 0
-        while pending:
-            if paths >= max_paths:
-                return None
-            path = pending.pop()
+        first = True
+
+        def run(path: tuple[int, ...]) -> tuple[tuple[Action, bool], EnumeratingChoices]:
+            nonlocal first
             choices = _ForkedChoices(
                 self._stream(planned),
                 fork_step=step,
@@ -641,17 +487,18 @@ class GeneratorFork:
                 donor=donor,
             )
             reached = self._run(planned, choices)
-            paths += 1
-            if paths == 1:
+            if first:
                 self._check_replay(planned, step, choices)
-            probability = math.prod(p for _, p in choices.taken)
-            leaves[(action_of(reached.action), reached.view == recorded_view)] += probability
-            prefix = [o for o, _ in choices.taken]
-            for position, law, taken in choices.open:
-                for option, p in enumerate(law):
-                    if option != taken and p > 0:
-                        pending.append(tuple(prefix[:position]) + (option,))
-        return leaves, paths
+                first = False
+            return (action_of(reached.action), reached.view == recorded_view), choices
+
+        explored = explore(run, max_paths=max_paths)
+        if explored is None:
+            return None
+        leaves: dict[tuple[Action, bool], float] = defaultdict(float)
+        for leaf, _, probability in explored:
+            leaves[leaf] += probability
+        return leaves, len(explored)
 
     @staticmethod
     def _check_replay(planned: PlannedSession, step: int, choices: _ForkedChoices) -> None:

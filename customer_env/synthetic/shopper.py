@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from customer_env.synthetic import names, views
@@ -44,6 +45,8 @@ OPENINGS = ("home", "search", "product", "cart")
 _ENDS_SESSION = {names.BUY_NOW.name, names.SIDE_BAR_CHECK_OUT.name, names.CHECK_OUT.name}
 _DECISIONS = {"product_link", "purchase", "filter", "terminate", "input"}
 _DWELL = {"input": 9.0, "review": 12.0, "terminate": 6.0, "product_link": 7.0}
+#: Categories whose add-to-cart offers a warranty first (:meth:`Shopper.cart_confirmation`).
+WARRANTY_CATEGORIES = frozenset({"Electronics", "Kitchen"})
 _PRODUCT_SECTIONS = {
     names.FOUR_STARS: "promotion_items",
     names.RELATED: "promotion_items",
@@ -51,6 +54,18 @@ _PRODUCT_SECTIONS = {
     names.RECOMMENDED: "recommended_items",
     names.CART_RECOMMENDED: "promotion_items",
 }
+
+
+@dataclass(frozen=True)
+class VisitStart:
+    """What a visit decides when it opens, before its first step (see :meth:`Shopper.from_start`)."""
+
+    intent: str  #: the product type the visit shops for
+    will_buy: bool  #: whether the visit ends in a purchase (unless it is abandoned)
+    engagement: float  #: how long the visit is, whoever shops
+    opening: str  #: where it opens (:data:`OPENINGS`)
+    cart: views.Cart  #: what the cart holds when it opens
+    home: views.HomeView  #: the home page it sees first
 
 
 class Shopper:
@@ -114,6 +129,51 @@ class Shopper:
         self.view = self.home_view()
         self.opening = choices.pick_weighted(OPENINGS, (0.55, 0.16, 0.15, 0.14))
         choices.after_step(self)
+
+    @classmethod
+    def from_start(
+        cls, profile: ShopperProfile, catalogue: Catalogue, choices: Choices, start: VisitStart
+    ) -> "Shopper":
+        """A visit whose up-front decisions are given (drawn by another visit's constructor, see
+        :attr:`start`) instead of drawn: nothing is drawn until the walk begins.
+
+        Example:
+            >>> import random
+            >>> from customer_env.synthetic.catalogue import build_catalogue
+            >>> from customer_env.synthetic.personas import generate_users
+            >>> profile, catalogue = generate_users(0, 1)[0].profile, build_catalogue(0)
+            >>> drawn = Shopper(profile, catalogue, Choices(random.Random(0)), ())
+            >>> again = Shopper.from_start(profile, catalogue, Choices(random.Random(1)), drawn.start)
+            >>> again.start == drawn.start
+            True
+        """
+        shopper = cls.__new__(cls)
+        shopper.profile = profile
+        shopper.catalogue = catalogue
+        shopper.choices = choices
+        shopper.cart = tuple(start.cart)
+        shopper.steps = []
+        shopper.viewed = []
+        shopper.refined = set()
+        shopper.results_view = None
+        shopper.last_query = ""
+        shopper.via_ratings = False
+        shopper.extra_products = None
+        shopper.examined = 0
+        shopper.intent = start.intent
+        shopper.category = catalogue.types[start.intent].category
+        shopper.will_buy = start.will_buy
+        shopper.engagement = start.engagement
+        shopper.view = start.home
+        shopper.opening = start.opening
+        choices.after_step(shopper)
+        return shopper
+
+    @property
+    def start(self) -> VisitStart:
+        """The visit's up-front decisions (valid before the walk begins: the cart and the page move)."""
+        assert isinstance(self.view, views.HomeView), "the start of a visit is read on its home page"
+        return VisitStart(self.intent, self.will_buy, self.engagement, self.opening, self.cart, self.view)
 
     def _draw_intent(self) -> str:
         choices = self.choices
@@ -208,17 +268,17 @@ class Shopper:
 
     def home_view(self) -> views.HomeView:
         """The home page: recommendations and cards from the persona's categories."""
-        pool = [product.asin for c in self.profile.categories for product in self.catalogue.by_category[c]]
-        recommended = tuple(sorted(set(self.choices.sample(pool, 8)), key=pool.index))
-        types = [t.name for t in PRODUCT_TYPES if t.category in self.profile.categories]
-        cards = tuple(self.choices.sample(types, min(4, len(types))))
-        return views.HomeView(cart=self.cart, recommended=recommended, cards=cards)
+        return home_view(self.profile, self.catalogue, self.cart, self.choices)
 
     def search(self, query: str, **kwargs: Any) -> views.SearchView:
         return views.search_view(self.catalogue, query, cart=self.cart, **kwargs)
 
     def product_page(self, asin: str) -> views.ProductView:
         return views.product_view(self.catalogue, asin, cart=self.cart)
+
+    def cart_confirmation(self, product: Product) -> str:
+        """Which page the store shows after ``product`` is added to the cart (:func:`cart_confirmation`)."""
+        return cart_confirmation(product, self.choices)
 
     def cart_view(self) -> views.CartView:
         """The cart page, recommending the first products of the intent's type."""
@@ -273,3 +333,29 @@ class Shopper:
         if max(profile.reviews, profile.perfectionist) >= 0.75:
             return "product_link.rating"
         return "product_link"
+
+
+# ---- what the store shows, drawn (shared with the live shop, customer_env.shop) ----------------
+
+
+def home_view(profile: ShopperProfile, catalogue: Catalogue, cart: views.Cart, choices: Choices) -> views.HomeView:
+    """A home page for ``profile``: eight recommended products and four category cards from the
+    persona's categories (``Choices.sample``: what a page happens to show)."""
+    pool = [product.asin for c in profile.categories for product in catalogue.by_category[c]]
+    recommended = tuple(sorted(set(choices.sample(pool, 8)), key=pool.index))
+    types = [t.name for t in PRODUCT_TYPES if t.category in profile.categories]
+    cards = tuple(choices.sample(types, min(4, len(types))))
+    return views.HomeView(cart=cart, recommended=recommended, cards=cards)
+
+
+#: The pages that can follow an add to cart (:func:`cart_confirmation`).
+CONFIRMATIONS = ("popup", "side_bar", "added")
+
+
+def cart_confirmation(product: Product, choices: Choices) -> str:
+    """Which page the store shows after ``product`` is added to the cart: the warranty ``"popup"``
+    (45% in :data:`WARRANTY_CATEGORIES`), else the cart ``"side_bar"`` (68%) or the ``"added"``
+    confirmation page."""
+    if product.category in WARRANTY_CATEGORIES and choices.chance(0.45):
+        return "popup"
+    return "side_bar" if choices.chance(0.68) else "added"

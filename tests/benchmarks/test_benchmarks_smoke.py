@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from benchmarks import data_load, env_throughput, grpo_rollout, prompt_budget
+from benchmarks import data_load, env_throughput, grpo_rollout, prompt_budget, shop_render
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPTS = ("env_throughput", "prompt_budget", "data_load", "grpo_rollout")
+SCRIPTS = ("env_throughput", "prompt_budget", "data_load", "grpo_rollout", "shop_render")
 
 
 def _table(output: str, header_start: str) -> list[list[str]]:
@@ -120,3 +120,16 @@ def test_grpo_rollout_quick_on_cpu(tmp_path: Path, capsys: pytest.CaptureFixture
     # Same seed, float32 on CPU: the prefix-shared path samples exactly the plain path's tokens.
     assert written["float32_check_agreement"]["token_fraction"] == 1.0
     assert written["timed_run_agreement"]["token_fraction"] == 1.0
+
+
+def test_shop_render_quick(small_store_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "shop.json"
+    results = shop_render.main(["--quick", "--store", str(small_store_dir), "--out", str(out)])
+    rows = _table(capsys.readouterr().out, "path")
+    assert [r[0].split(" (")[0] for r in rows] == ["OPeRA-v0 step", "OPeRA-Shop-v0 step",
+                                                  "OPeRA-Shop-v0 step with the reference law"]
+    written = _written(out, results)
+    # The same recorded sessions through both: the shop takes every recorded step (none invalid).
+    assert written["shop_steps"] == written["opera_v0_steps"] > 0 and written["law_sessions"] == 1
+    assert written["shop_over_opera_v0"] == pytest.approx(written["shop_ms_per_step"] / written["opera_v0_ms_per_step"])
+    assert set(written["targets_met"]) == {"shop_within_3x_opera_v0"}

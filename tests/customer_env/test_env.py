@@ -49,8 +49,10 @@ def package_env_ids() -> list[str]:
 
 
 @pytest.mark.parametrize("env_id", package_env_ids())
-def test_check_env_passes_without_warnings(small_store: Any, env_id: str) -> None:
-    env = gym.make(env_id, store=small_store, sessions=3)
+def test_check_env_passes_without_warnings(small_store: Any, small_store_dir: Any, env_id: str) -> None:
+    # The live shop is built from a store's world (its generation inputs), not from its sessions.
+    options = {"source": str(small_store_dir)} if env_id == "OPeRA-Shop-v0" else {"store": small_store, "sessions": 3}
+    env = gym.make(env_id, **options)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         check_env(env.unwrapped)
@@ -59,7 +61,7 @@ def test_check_env_passes_without_warnings(small_store: Any, env_id: str) -> Non
 
 
 def test_both_ids_are_checked() -> None:
-    assert {"OPeRA-v0", "OPeRA-Step-v0"} <= set(package_env_ids())
+    assert {"OPeRA-v0", "OPeRA-Step-v0", "OPeRA-Shop-v0"} <= set(package_env_ids())
 
 
 def test_sampled_actions_are_valid_on_the_current_page(small_store: Any) -> None:
