@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from agents.agent_spec import AgentSpec, AgentSpecError, agent_specs, parse_agent_spec, resolve_baseline
+from agents.registry import HIDDEN_STATE_AGENTS
 from agents.report import comparison_table, plot_distributions, plot_exact_match, require_matplotlib
 from agents.rollout import (RolloutConfig, RolloutResult, click_type_lookup, make_agent, make_env, open_stores,
                             plan_evaluation, run_rollout)
@@ -196,7 +197,8 @@ def finish_comparison(runs: Sequence[tuple[str, AgentSpec, str]], results: Mappi
                                        seed=config.seed) for label, base in pairs.items()}
     base_names = sorted(set(pairs.values()))
     table = comparison_table([(label, r.metrics) for label, r in results.items()], paired=paired,
-                             baseline=base_names[0] if len(base_names) == 1 else dict(pairs) or None)
+                             baseline=base_names[0] if len(base_names) == 1 else dict(pairs) or None,
+                             ceiling=ceiling_labels(runs))
     plot = exact_plot = None
     if out is not None:
         atomic_write_text(out / TABLE_FILE, table + "\n")
@@ -206,6 +208,11 @@ def finish_comparison(runs: Sequence[tuple[str, AgentSpec, str]], results: Mappi
         exact_plot = plot_exact_match([(label, r.metrics) for label, r in results.items()], out / EXACT_MATCH_PLOT,
                                       baseline=base_names[0] if len(base_names) == 1 else None)
     return Comparison(results, table, plot, out, dict(pairs), paired, exact_plot, [spec for _, spec, _ in runs])
+
+
+def ceiling_labels(runs: Sequence[tuple[str, AgentSpec, str]]) -> set[str]:
+    """The runs whose agent reads the generator's hidden state (``HIDDEN_STATE_AGENTS``): ceiling rows."""
+    return {label for label, spec, _ in runs if spec.name in HIDDEN_STATE_AGENTS}
 
 
 def plan_listing(runs: Sequence[tuple[str, AgentSpec, str]], pairs: Mapping[str, str],
@@ -274,7 +281,8 @@ def _summary(runs: Sequence[tuple[str, AgentSpec, str]], results: Mapping[str, R
                          "dir": _slug(label), "n_steps": results[label].metrics["n_steps"],
                          "n_sessions": results[label].metrics["n_sessions"],
                          "bootstrap": results[label].metrics.get("bootstrap"),
-                         "headline": results[label].metrics["headline"]}
+                         "headline": results[label].metrics["headline"],
+                         **({"uses_hidden_state": True} if spec.name in HIDDEN_STATE_AGENTS else {})}
                  for label, spec, mode in runs},
         "paired": {label: {"baseline": pairs[label], "difference": diffs} for label, diffs in paired.items()},
     }

@@ -35,6 +35,8 @@ class PromptingAgent(BaseAgent):
         params: Sampling parameters (default: the backend's own).
         system_prompt: Override for experiments only; the default is what training uses.
         name: A label for result files.
+        constrain_actions: Constrain the action's name to the page's names while decoding
+            (:mod:`agents.constraints`). Off by default: free generation is the paper's setting.
 
     Attributes:
         stats: ``requests``, ``generation_failures`` (the backend gave up), ``truncated`` (hit
@@ -45,8 +47,10 @@ class PromptingAgent(BaseAgent):
     """
 
     def __init__(self, backend: ChatBackend, *, params: SamplingParams | None = None,
-                 system_prompt: str = SYSTEM_PROMPT, name: str = "prompting") -> None:
+                 system_prompt: str = SYSTEM_PROMPT, name: str = "prompting",
+                 constrain_actions: bool = False) -> None:
         self.backend = backend
+        self.constrain_actions = constrain_actions
         self.params = params
         self.system_prompt = system_prompt
         self.name = name
@@ -59,7 +63,13 @@ class PromptingAgent(BaseAgent):
     def act_batch(self, observations: Sequence[Observation]) -> list[str]:
         conversations = [build_messages(o, self.system_prompt) for o in observations]
         try:
-            generations = self.backend.generate(conversations, self.params)
+            if self.constrain_actions:
+                from agents.constraints import ActionConstraint
+
+                constraints = [ActionConstraint.from_observation(o) for o in observations]
+                generations = self.backend.generate(conversations, self.params, constraints=constraints)
+            else:
+                generations = self.backend.generate(conversations, self.params)
         except Exception as exc:  # noqa: BLE001 - a broken backend must not end the rollout
             logger.warning("backend %s raised %s: %s", type(self.backend).__name__, type(exc).__name__, exc)
             generations = [Generation("", error=f"{type(exc).__name__}: {exc}")] * len(conversations)
@@ -91,7 +101,8 @@ class PromptingAgent(BaseAgent):
     def describe(self) -> dict[str, Any]:
         stats = {**self.stats, "errors": dict(self.stats["errors"].most_common(10))}
         return {"class": type(self).__name__, "name": self.name, "backend": self.backend.describe(),
-                "params": self.params.as_dict() if self.params else None, "stats": stats}
+                "params": self.params.as_dict() if self.params else None,
+                "constrain_actions": self.constrain_actions, "stats": stats}
 
 
 #: The chat backends by name, imported on use.
@@ -142,7 +153,7 @@ def make_backend(backend: str = "transformers", model: Any = None, *, tokenizer:
 def make_prompting_agent(backend: str | ChatBackend = "transformers", model: Any = None, *,
                          tokenizer: Any = None, max_new_tokens: int = 256, temperature: float = 0.0,
                          top_p: float = 1.0, seed: int = 0, name: str | None = None,
-                         **backend_kwargs: Any) -> PromptingAgent:
+                         constrain_actions: bool = False, **backend_kwargs: Any) -> PromptingAgent:
     """The ``prompting`` agent of the registry.
 
     Args:
@@ -151,10 +162,12 @@ def make_prompting_agent(backend: str | ChatBackend = "transformers", model: Any
         tokenizer: Tokenizer object for a model object (transformers only).
         max_new_tokens, temperature, top_p, seed: Sampling (temperature 0: greedy).
         name: Label for result files (default: the model).
+        constrain_actions: Constrain action names to the page's names (see :class:`PromptingAgent`).
         **backend_kwargs: Passed to the backend (``batch_size``, ``device``, ``base_url``,
             ``max_concurrency``, ...).
     """
     params = SamplingParams(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed)
     if isinstance(backend, str):
         backend = make_backend(backend, model, tokenizer=tokenizer, params=params, **backend_kwargs)
-    return PromptingAgent(backend, params=params, name=name or str(model or "prompting"))
+    return PromptingAgent(backend, params=params, name=name or str(model or "prompting"),
+                          constrain_actions=constrain_actions)

@@ -28,6 +28,8 @@ _BUILTIN: dict[str, str] = {
     "random": "agents.baselines:RandomAgent",
     "frequency": "agents.baselines:FrequencyAgent",
     "persona_frequency": "agents.baselines:PersonaFrequencyAgent",
+    "markov": "agents.baselines:MarkovAgent",
+    "persona_markov": "agents.baselines:PersonaMarkovAgent",
     "prompting": "agents.prompting:make_prompting_agent",
     "sft": "agents.checkpoint:make_sft_agent",
     "customer_r1": "agents.checkpoint:make_customer_r1_agent",
@@ -37,6 +39,13 @@ _BUILTIN: dict[str, str] = {
 }
 
 _REGISTRY: dict[str, AgentFactory | str] = dict(_BUILTIN)
+
+#: Agents that read the generator's hidden session state (``agents.oracle``), which no
+#: observation shows: ceiling rows in every table (``agents.compare``,
+#: ``training.evaluate_pipeline``), never competitors or baselines.
+HIDDEN_STATE_AGENTS: frozenset[str] = frozenset({"oracle", "oracle_shuffled_persona"})
+#: How a table marks their rows.
+CEILING_MARK = "ceiling: uses hidden state"
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 #: A callable, or where to import it from (``"module:attribute"``).

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
+from agents.registry import CEILING_MARK
 from customer_env.constants import ACTION_TYPES, CLICK_TYPES
 from customer_env.metrics import HEADLINE, INVALID, ClickTypeLookup, StepRecord, distributions, small_sample_warning
 
@@ -167,7 +168,8 @@ def _escape(label: str) -> str:
 
 def comparison_table(runs: Sequence[tuple[str, Mapping[str, Any]]], *,
                      paired: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
-                     baseline: str | Mapping[str, str] | None = None) -> str:
+                     baseline: str | Mapping[str, str] | None = None,
+                     ceiling: Iterable[str] = ()) -> str:
     """Markdown: one row per ``(label, metrics)`` with each headline number's 95% session-bootstrap
     interval; then, with ``paired``, each run minus its baseline with the paired interval; then
     the notes (how the intervals were drawn, a small-sample warning).
@@ -180,7 +182,10 @@ def comparison_table(runs: Sequence[tuple[str, Mapping[str, Any]]], *,
             baseline (``customer_env.metrics.paired_difference``); a run missing here gets no row.
         baseline: The baseline run's label, or label -> its baseline's label when runs have
             different baselines (persona ablations paired mode by mode): a column then names it.
+        ceiling: Labels of runs whose agent reads hidden state no agent observes (the oracles,
+            ``agents.registry.HIDDEN_STATE_AGENTS``): their rows are marked as ceilings.
     """
+    ceiling = set(ceiling)
     header = "| agent | " + " | ".join(h for h, _ in COMPARISON_COLUMNS) + " | steps | sessions |"
     rows = [header, "|---|" + "---:|" * (len(COMPARISON_COLUMNS) + 2)]
     for label, metrics in runs:
@@ -198,8 +203,12 @@ def comparison_table(runs: Sequence[tuple[str, Mapping[str, Any]]], *,
                 cells.append(_cell(_get(metrics, path[:2]), resamples))
             else:
                 cells.append(f"{value:.3f}")
-        rows.append(f"| {_escape(label)} | " + " | ".join(cells) + f" | {metrics['n_steps']} | {metrics['n_sessions']} |")
+        shown = f"{label} ({CEILING_MARK})" if label in ceiling else label
+        rows.append(f"| {_escape(shown)} | " + " | ".join(cells) + f" | {metrics['n_steps']} | {metrics['n_sessions']} |")
     lines = notes([m for _, m in runs])
+    if ceiling & {label for label, _ in runs}:
+        lines.append("Ceiling rows know the generator's hidden session state (the latent draws no observation "
+                     "shows): an upper bound for the store, not a competitor.")
     if paired:
         by_label = dict(runs)
         per_run = isinstance(baseline, Mapping)

@@ -9,6 +9,8 @@ Example:
     python examples/compare.py --agents random,frequency --out runs/cmp --resume    # continue an interrupted one
     python examples/compare.py --agents random,frequency --shard 2/2 --out runs/cmp2  # python -m agents.merge
     python examples/compare.py --agents frequency,customer_r1 --sessions 10   # at customer_r1's training scale
+    python examples/compare.py --agents frequency,markov,persona_markov,oracle --baseline markov
+        # oracle, oracle_shuffled_persona: ceiling rows (they use the generator's hidden state)
 
 Agents are checked before any run: an unknown agent, an unknown option or a value of the wrong
 type is one line on stderr and exit status 2. Checkpoint agents are evaluated under the

@@ -143,6 +143,7 @@ CASES = [
     ("training/grpo.py", ["--config", f"{MISSING}.yaml", "--rl_only"], f"--config {MISSING}.yaml: no such file"),
     ("training/evaluate_pipeline.py", ["--boot", "10"], "unrecognized arguments: --boot 10"),
     ("training/evaluate_pipeline.py", ["--source", MISSING], f"--source {MISSING}: no such directory"),
+    ("training/evaluate_pipeline.py", ["--sessions", "0"], "--sessions: expected a positive integer, got 0"),
     ("training/profile_grpo_step.py", ["--prompt_tok", "8"], "'--prompt_tok', '8'"),
     ("training/profile_grpo_step.py", ["--shape", "fake"], "--shape: invalid choice: 'fake'"),
     ("benchmarks/data_load.py", ["--rep", "1"], "unrecognized arguments: --rep 1"),

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -49,6 +50,13 @@ KINDS = ("sft", "customer_r1")
 #: Agents generate up to this many tokens; the tiny model's context leaves room for them.
 AGENT_NEW_TOKENS = 256
 PROMPT_TOKENS = 1280
+#: Seconds per unit of work on two free cores (measured on the default recipe, load below 1),
+#: for the estimates printed before the stages: per SFT example, per session transcript and
+#: epoch, per step scored when choosing GRPO prompts, per GRPO completion.
+SECONDS_PER_SFT_EXAMPLE = 0.07
+SECONDS_PER_TRANSCRIPT = 0.03
+SECONDS_PER_SCORED_PROMPT = 0.03
+SECONDS_PER_GRPO_COMPLETION = 0.1
 
 
 @dataclass(frozen=True)
@@ -63,10 +71,18 @@ class PipelineConfig:
         model: The tiny model's shape.
         pretrain_examples: Stage 0 pre-trains the tiny model with a language-model loss on every
             token of this many exported steps (0 or None: no pre-training).
+        transcript_epochs: Stage 1 trains on every training session's transcript (persona and
+            actions, no page; ``training.transcripts``) for this many epochs (0: no such stage).
         sft_examples: SFT trains on a seeded sample of this many exported steps (None: all).
-        grpo_examples: GRPO draws its prompts from a seeded sample of this many steps.
+        sft_history_targets: The SFT loss also falls on the past actions each prompt lists
+            (``training.loss_targets``), not only on the completion.
+        grpo_examples: GRPO draws its prompts from this many steps.
+        grpo_candidates: Score this many seeded candidate steps with the SFT model and keep the
+            ``grpo_examples`` most likely to give mixed groups (``training.grpo_prompts``);
+            None: a seeded random sample of ``grpo_examples`` steps.
         pretrain: Option overrides of stage 0 (any option of ``training/sft.py``, TRL's or the
             project's, by name).
+        transcript: Option overrides of stage 1 (as for ``pretrain``).
         sft: Option overrides of ``training/sft.py``.
         grpo: Option overrides of ``training/grpo.py``.
     """
@@ -79,12 +95,19 @@ class PipelineConfig:
         default_factory=lambda: TinyModelSpec(max_position_embeddings=PROMPT_TOKENS + AGENT_NEW_TOKENS)
     )
     pretrain_examples: int | None = None
+    transcript_epochs: float = 0.0
     sft_examples: int | None = None
+    sft_history_targets: bool = False
     grpo_examples: int | None = 1000
+    grpo_candidates: int | None = None
     pretrain: dict[str, Any] = field(default_factory=lambda: {
         "num_train_epochs": 1.0, "max_steps": -1, "learning_rate": 3e-3, "lr_scheduler_type": "cosine",
         "warmup_steps": 0.05, "per_device_train_batch_size": 8, "gradient_accumulation_steps": 1,
         "logging_steps": 20,
+    })
+    transcript: dict[str, Any] = field(default_factory=lambda: {
+        "learning_rate": 3e-3, "lr_scheduler_type": "cosine", "warmup_steps": 0.05,
+        "per_device_train_batch_size": 8, "gradient_accumulation_steps": 1, "logging_steps": 20,
     })
     sft: dict[str, Any] = field(default_factory=lambda: {
         "num_train_epochs": 1.0, "max_steps": -1, "learning_rate": 3e-3, "lr_scheduler_type": "cosine",
@@ -137,7 +160,7 @@ def ensure_checkpoint(kind: str = "customer_r1", *, progress: bool = True, confi
         raise ValueError(f"unknown checkpoint kind {kind!r}; expected one of {KINDS}")
     config = config or PipelineConfig()
     root = pipeline_dir(config)
-    runs = {name: root / name for name in ("pretrain", *KINDS)}
+    runs = {name: root / name for name in ("pretrain", "transcripts", *KINDS)}
     if is_complete(runs[kind]):
         return runs[kind]
     with build_lock(root):  # a second process waits here, then reuses the first one's checkpoint
@@ -156,9 +179,10 @@ def _train(kind: str, config: PipelineConfig, root: Path, runs: dict[str, Path],
     say = print if progress else (lambda *a, **k: None)
     timings: dict[str, float] = {}
     say(f"[customer-r1] no cached {kind} checkpoint: training the default pipeline into {root}", flush=True)
-    stages = ["tiny model", "export", *(["pretrain"] if config.pretrain_examples else []), "SFT",
+    stages = ["tiny model", "export", *(["pretrain"] if config.pretrain_examples else []),
+              *(["transcripts"] if config.transcript_epochs else []), "SFT",
               *(["GRPO"] if kind == "customer_r1" else [])]
-    say(f"[customer-r1] stages: {' -> '.join(stages)} (CPU, about 10 minutes on two free cores)", flush=True)
+    say(f"[customer-r1] stages: {' -> '.join(stages)} (CPU; estimates follow the export)", flush=True)
 
     started = time.perf_counter()
     store = config.store_spec().open()
@@ -174,6 +198,9 @@ def _train(kind: str, config: PipelineConfig, root: Path, runs: dict[str, Path],
                           max_completion_length=AGENT_NEW_TOKENS, seed=config.seed, sessions=config.sessions)
     timings["export"] = time.perf_counter() - started
     say(f"[customer-r1] data: {format_report(data.report)}", flush=True)
+    for line in stage_estimates(config, len(data.dataset), sessions=len(store.session_ids),
+                                with_grpo=kind == "customer_r1"):
+        say(f"[customer-r1] estimate: {line}", flush=True)
     # The pipeline is the CPU recipe wherever it runs: float32, full fine-tuning, no checkpointing.
     common = dict(page_scale=config.page_scale, max_prompt_tokens=config.max_prompt_tokens, seed=config.seed,
                   sessions=config.sessions, save_steps=10**9, save_total_limit=None, bf16=False, dtype="float32",
@@ -191,17 +218,41 @@ def _train(kind: str, config: PipelineConfig, root: Path, runs: dict[str, Path],
         _stage("pretrain", runs["pretrain"], pretrain, timings, say)
         sft_start = str(runs["pretrain"])
 
+    if config.transcript_epochs:
+        # Stage 1: how this store's shoppers act, from each training session's persona and
+        # actions alone (no page): short sequences that supervise every transition at once.
+        def transcripts(tmp: Path) -> None:
+            from training.step_data import StepData
+            from training.transcripts import transcript_dataset
+
+            rows = transcript_dataset(store, tokenizer, max_tokens=config.model.max_position_embeddings,
+                                      progress=progress)
+            say(f"[customer-r1] transcripts: {rows.info.description}", flush=True)
+            options = sft.options(model_name_or_path=sft_start, output_dir=str(tmp), run_name="transcripts",
+                                  **{**common, "num_train_epochs": config.transcript_epochs, "max_steps": -1,
+                                     **config.transcript})
+            report = {**data.report, "rows": len(rows), "kept": len(rows), "transcripts": rows.info.description}
+            sft.main(*options, train_data=StepData(rows, f"{data.fingerprint}:transcripts", report))
+
+        _stage("transcripts", runs["transcripts"], transcripts, timings, say)
+        sft_start = str(runs["transcripts"])
+
     def supervised(tmp: Path) -> None:
         options = sft.options(model_name_or_path=sft_start, output_dir=str(tmp), run_name="sft",
                               **{**common, **config.sft})
-        sft.main(*options, train_data=data.sample(config.sft_examples, config.seed))
+        train_data = data.sample(config.sft_examples, config.seed)
+        if config.sft_history_targets:
+            from training.loss_targets import with_history_targets
+
+            train_data = with_history_targets(train_data, tokenizer, progress=progress)
+        sft.main(*options, train_data=train_data)
 
     _stage("sft", runs["sft"], supervised, timings, say)
     if kind == "customer_r1":
         def reinforce(tmp: Path) -> None:
             options = grpo.options(model_name_or_path=str(runs["sft"]), output_dir=str(tmp), run_name="customer_r1",
                                    **{**common, **config.grpo})
-            grpo.main(*options, train_data=data.sample(config.grpo_examples, config.seed + 1))
+            grpo.main(*options, train_data=_grpo_prompts(config, data, runs["sft"], options[1], progress))
 
         _stage("grpo", runs["customer_r1"], reinforce, timings, say)
 
@@ -215,6 +266,60 @@ def _train(kind: str, config: PipelineConfig, root: Path, runs: dict[str, Path],
         indent=2, default=str) + "\n")
     say("[customer-r1] stage wall times: " + ", ".join(f"{k} {v:.0f}s" for k, v in stage_seconds.items()), flush=True)
     return runs[kind]
+
+
+def stage_estimates(config: PipelineConfig, rows: int, *, sessions: int = 0, with_grpo: bool = True) -> list[str]:
+    """One line per training stage: its size and its expected wall time on two free cores.
+
+    Example:
+        >>> stage_estimates(PipelineConfig(transcript_epochs=0), 4000)[0]
+        'SFT: 500 steps of 8 examples, about 4.7 min on two free cores'
+    """
+    lines = []
+    if config.transcript_epochs:
+        lines.append(f"transcripts: {config.transcript_epochs:g} epochs over {sessions} sessions, about "
+                     f"{_minutes(sessions * config.transcript_epochs * SECONDS_PER_TRANSCRIPT)}")
+    sft = {"num_train_epochs": 1.0, "max_steps": -1, "per_device_train_batch_size": 8,
+           "gradient_accumulation_steps": 1, **config.sft}
+    batch = sft["per_device_train_batch_size"] * sft["gradient_accumulation_steps"]
+    examples = min(rows, config.sft_examples or rows)
+    steps = sft["max_steps"] if sft["max_steps"] and sft["max_steps"] > 0 else math.ceil(
+        examples * sft["num_train_epochs"] / batch)
+    lines.append(f"SFT: {steps} steps of {batch} examples, about {_minutes(steps * batch * SECONDS_PER_SFT_EXAMPLE)}")
+    if with_grpo:
+        if config.grpo_candidates:
+            lines.append(f"GRPO prompt choice: {config.grpo_candidates} steps scored, about "
+                         f"{_minutes(config.grpo_candidates * SECONDS_PER_SCORED_PROMPT)}")
+        grpo = {"max_steps": 60, "per_device_train_batch_size": 32, "gradient_accumulation_steps": 1, **config.grpo}
+        completions = grpo["max_steps"] * grpo["per_device_train_batch_size"] * grpo["gradient_accumulation_steps"]
+        lines.append(f"GRPO: {grpo['max_steps']} steps, {completions} sampled completions, about "
+                     f"{_minutes(completions * SECONDS_PER_GRPO_COMPLETION)}")
+    return lines
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min on two free cores" if seconds >= 90 else f"{seconds:.0f} s on two free cores"
+
+
+def _grpo_prompts(config: PipelineConfig, data: Any, sft_dir: Path, training_args: Any, progress: bool) -> Any:
+    """GRPO's steps: the most mixed-group-prone of ``grpo_candidates``, or a random sample."""
+    if not config.grpo_candidates:
+        return data.sample(config.grpo_examples, config.seed + 1)
+    from agents.checkpoint import inspect_checkpoint, load_model, load_tokenizer
+    from training.grpo_prompts import select_mixed_prompts
+
+    checkpoint = inspect_checkpoint(str(sft_dir))
+    model = load_model(checkpoint, for_training=False, dtype="float32")
+    tokenizer = load_tokenizer(checkpoint, padding_side="right")
+    selected, report = select_mixed_prompts(model, tokenizer, data.sample(config.grpo_candidates, config.seed + 1),
+                                            keep=config.grpo_examples or config.grpo_candidates,
+                                            group_size=training_args.num_generations,
+                                            temperature=training_args.temperature, progress=progress)
+    if progress:
+        print(f"[customer-r1] GRPO prompts: kept {report['kept']} of {report['candidates']} candidates; "
+              f"chance of a mixed group {report['mixed_chance_all']:.2f} -> {report['mixed_chance_kept']:.2f}",
+              flush=True)
+    return selected
 
 
 def _stage(name: str, run_dir: Path, train: Any, timings: dict[str, float], say: Any) -> None:

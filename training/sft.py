@@ -125,14 +125,17 @@ def main(project: ProjectOptions, training_args: StepSFTConfig, model_args: Any,
         eval_data = step_data("test", None) if training_args.eval_strategy != "no" else None
     if training_args.should_log:
         print(f"[sft] data: {format_report(train_data.report)}", flush=True)
-    columns = list(CONVERSATION_COLUMNS)
+    # Pre-tokenized rows (training.loss_targets, training.transcripts: labels on more than the
+    # completion) are used as they are; conversational rows are templated and masked by TRL.
+    tokenized = "input_ids" in train_data.dataset.column_names
+    columns = ["input_ids", "labels"] if tokenized else list(CONVERSATION_COLUMNS)
 
     # 3. Trainer. No max_length cut: every row was measured against the budget above.
     trainer = SFTTrainer(
         model=model,
         args=training_args,
         train_dataset=train_data.dataset.select_columns(columns),
-        eval_dataset=eval_data.dataset.select_columns(columns) if eval_data is not None else None,
+        eval_dataset=eval_data.dataset.select_columns(list(CONVERSATION_COLUMNS)) if eval_data is not None else None,
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args) if not hasattr(model, "peft_config") else None,
         callbacks=list(callbacks),

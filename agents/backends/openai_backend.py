@@ -97,18 +97,31 @@ class OpenAIBackend:
         self._lock = threading.Lock()
         self.retries = 0
 
-    def generate(self, conversations: Sequence[Conversation], params: SamplingParams | None = None) -> list[Generation]:
-        """One generation per conversation, ``max_concurrency`` requests at a time, in order."""
-        params = params or self.params
-        if len(conversations) <= 1 or self.max_concurrency == 1:
-            return [self._complete(c, params) for c in conversations]
-        with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(conversations))) as pool:
-            return list(pool.map(lambda c: self._complete(c, params), conversations))
+    def generate(self, conversations: Sequence[Conversation], params: SamplingParams | None = None, *,
+                 constraints: Sequence[Any] | None = None) -> list[Generation]:
+        """One generation per conversation, ``max_concurrency`` requests at a time, in order.
 
-    def _complete(self, conversation: Conversation, params: SamplingParams) -> Generation:
+        ``constraints`` (per conversation, an :class:`agents.constraints.ActionConstraint` or None)
+        are sent as a JSON-schema ``response_format``: the server's guided decoding keeps the
+        action's name among the page's names.
+        """
+        params = params or self.params
+        limits = list(constraints) if constraints is not None else [None] * len(conversations)
+        if len(limits) != len(conversations):
+            raise ValueError(f"{len(limits)} constraints for {len(conversations)} conversations")
+        if len(conversations) <= 1 or self.max_concurrency == 1:
+            return [self._complete(c, params, k) for c, k in zip(conversations, limits)]
+        with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(conversations))) as pool:
+            return list(pool.map(lambda ck: self._complete(ck[0], params, ck[1]), zip(conversations, limits)))
+
+    def _complete(self, conversation: Conversation, params: SamplingParams, constraint: Any = None) -> Generation:
         request = {"model": self.model, "messages": [dict(m) for m in conversation],
                    "temperature": params.temperature, "top_p": params.top_p, "seed": params.seed,
                    self.token_limit_field: params.max_new_tokens}
+        if constraint is not None:
+            from agents.constraints import response_format
+
+            request["response_format"] = response_format(constraint)
         last_error = "no attempt made"
         asked: float | None = None  # the wait the server asked for after the last failure
         for attempt in range(self.max_retries + 1):

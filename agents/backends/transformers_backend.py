@@ -9,6 +9,9 @@ torch RNG is left untouched.
 A batch that fails (say, a prompt longer than the model's context) is retried one prompt at a
 time; a prompt that still fails comes back as a :class:`Generation` with ``error`` set.
 
+``generate(..., constraints=[...])`` constrains the action's name to each page's names
+(:mod:`agents.constraints`: a logits processor; off unless constraints are given).
+
 Example:
     >>> backend = TransformersBackend("path/to/model", batch_size=8)  # doctest: +SKIP
     >>> backend.generate([[{"role": "user", "content": "Hi"}]])[0].text  # doctest: +SKIP
@@ -18,9 +21,12 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from agents.backends import Conversation, Generation, SamplingParams
+
+if TYPE_CHECKING:
+    from agents.constraints import ActionConstraint
 
 #: Used only when a tokenizer has no chat template (a warning says so once).
 FALLBACK_TEMPLATE = (
@@ -77,6 +83,7 @@ class TransformersBackend:
                           "'<|role|>' fallback template", stacklevel=2)
             self.tokenizer.chat_template = FALLBACK_TEMPLATE
         self.stop_token_ids = self._stop_token_ids()
+        self._token_table: Any = None  # agents.constraints.TokenTable, built on first constrained call
 
     def _stop_token_ids(self) -> list[int]:
         ids = {self.tokenizer.eos_token_id}
@@ -92,29 +99,50 @@ class TransformersBackend:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def generate(self, conversations: Sequence[Conversation], params: SamplingParams | None = None, *,
-                 should_stop: Callable[[], bool] | None = None) -> list[Generation]:
+                 should_stop: Callable[[], bool] | None = None,
+                 constraints: Sequence[ActionConstraint | None] | None = None) -> list[Generation]:
         """One generation per conversation (see the module docstring for batching and failures).
 
-        ``should_stop`` is polled after every generated token (the server passes "has the client
-        gone?"); once it returns True the rest comes back as errors ``cancelled``.
+        Args:
+            conversations: The chat conversations.
+            params: Sampling parameters (default: the backend's).
+            should_stop: Polled after every generated token (the server passes "has the client
+                gone?"); once it returns True the rest comes back as errors ``cancelled``.
+            constraints: Per conversation, the page names its action may target (None: free).
         """
         params = params or self.params
+        if constraints is not None and len(constraints) != len(conversations):
+            raise ValueError(f"{len(constraints)} constraints for {len(conversations)} conversations")
         results: list[Generation] = []
         for start in range(0, len(conversations), self.batch_size):
             prompts = [self.render(c) for c in conversations[start:start + self.batch_size]]
+            limits = list(constraints[start:start + self.batch_size]) if constraints is not None else [None] * len(prompts)
             batch_seed = params.seed + start // self.batch_size
             try:
-                results += self._generate_batch(prompts, params, batch_seed, should_stop)
+                results += self._generate_batch(prompts, params, batch_seed, should_stop, limits)
             except Exception:  # noqa: BLE001 - isolate the failing prompt instead of losing the batch
-                for prompt in prompts:
+                for prompt, limit in zip(prompts, limits):
                     try:
-                        results += self._generate_batch([prompt], params, batch_seed, should_stop)
+                        results += self._generate_batch([prompt], params, batch_seed, should_stop, [limit])
                     except Exception as exc:  # noqa: BLE001 - a failed item is data, not a crash
                         results.append(Generation("", error=f"{type(exc).__name__}: {exc}"))
         return results
 
+    def _logits_processors(self, prompt_width: int, constraints: Sequence[ActionConstraint | None]) -> Any:
+        if all(c is None for c in constraints):
+            return None
+        from transformers import LogitsProcessorList
+
+        from agents.constraints import NameConstraintLogitsProcessor, TokenTable
+
+        if self._token_table is None:
+            self._token_table = TokenTable(self.tokenizer)
+        return LogitsProcessorList([NameConstraintLogitsProcessor(self.tokenizer, prompt_width, constraints,
+                                                                  table=self._token_table)])
+
     def _generate_batch(self, prompts: list[str], params: SamplingParams, seed: int,
-                        should_stop: Callable[[], bool] | None = None) -> list[Generation]:
+                        should_stop: Callable[[], bool] | None = None,
+                        constraints: Sequence[ActionConstraint | None] = ()) -> list[Generation]:
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList
 
@@ -132,7 +160,10 @@ class TransformersBackend:
         device = next(self.model.parameters()).device
         encoded = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
         prompt_width = encoded["input_ids"].shape[1]
-        sampling = {} if params.greedy else {"temperature": params.temperature, "top_p": params.top_p}
+        sampling: dict[str, Any] = {} if params.greedy else {"temperature": params.temperature, "top_p": params.top_p}
+        processors = self._logits_processors(prompt_width, constraints or [None] * len(prompts))
+        if processors is not None:
+            sampling["logits_processor"] = processors
         devices = [device] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices), torch.no_grad():
             torch.manual_seed(seed)

@@ -55,7 +55,8 @@ def action_of(text):
 
 def test_registry_make_register_available(monkeypatch):
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
-    assert {"random", "frequency", "persona_frequency", "prompting", "sft", "customer_r1"} <= set(agents.available())
+    assert {"random", "frequency", "persona_frequency", "markov", "persona_markov", "prompting", "sft",
+            "customer_r1"} <= set(agents.available())
     with pytest.raises(KeyError, match="unknown agent 'nope'; available: .*random"):
         agents.make("nope")
     agents.register("mine", lambda **kw: RandomAgent(**kw))
@@ -179,6 +180,110 @@ def test_persona_frequency_follows_the_shown_persona(store):
 
 
 def test_agents_answer_in_the_wire_format(store):
-    for agent in (RandomAgent(), FrequencyAgent(store=store), PersonaFrequencyAgent(store=store)):
+    from agents.baselines import MarkovAgent, PersonaMarkovAgent
+
+    for agent in (RandomAgent(), FrequencyAgent(store=store), PersonaFrequencyAgent(store=store),
+                  MarkovAgent(store=store), PersonaMarkovAgent(store=store)):
         payload = json.loads(agent.act(obs("reviews")))
         assert set(payload) == {"rationale", "action"} and payload["rationale"]
+
+
+# ---- markov ------------------------------------------------------------------------------------
+
+HOME, RESULTS, PRODUCT = "https://www.amazon.com/", "https://www.amazon.com/s?k=mug", "https://www.amazon.com/Red-Mug/dp/B0X1"
+
+
+def session_with_urls(sid, user, pairs):
+    steps = tuple(Step(sid, f"a{i}", i, f"t{i}", a, url=u) for i, (u, a) in enumerate(pairs))
+    return Session(sid, user, steps)
+
+
+class UrlStore(FakeStore):
+    """Sessions given as (url, action) pairs, so the page kind of every step is known."""
+
+    def __init__(self, sessions_by_user):
+        super().__init__({u: [] for u in sessions_by_user})
+        for user, sessions in sessions_by_user.items():
+            for k, pairs in enumerate(sessions):
+                sid = f"{user}_s{k}"
+                self._sessions[sid] = session_with_urls(sid, user, pairs)
+        self.session_ids = sorted(self._sessions)
+
+
+def history(*actions):
+    lines = [f"Step {i + 1}: {json.dumps(a.to_wire())}" for i, a in enumerate(actions)]
+    return "\n".join(lines)
+
+
+def page_obs(url, names, previous=(), persona=""):
+    return {"persona": persona, "history": history(*previous), "url": url, "page": "",
+            "actionable_names": "\n".join(names)}
+
+
+def test_page_kind_reads_amazon_url_paths():
+    from agents.baselines import page_kind
+
+    assert page_kind("https://www.amazon.com/?URL_MASKED") == "home"
+    assert page_kind("https://www.amazon.com/s?URL_MASKED") == "search"
+    assert page_kind("https://www.amazon.com/Sonora-Speaker/dp/B0EAZQ0KFH?URL_MASKED") == "product"
+    assert page_kind("https://www.amazon.com/Sonora-Speaker/product-reviews/B0EAZQ0KFH?x") == "reviews"
+    assert page_kind("https://www.amazon.com/gp/cart/view.html?ref=x") == "cart"
+    assert page_kind("https://www.amazon.com/cart/smart-wagon?x") == "cart"
+    assert page_kind("https://www.amazon.com/gp/buy/spc/handlers/display.html") == "checkout"
+    assert page_kind("https://www.amazon.com/stores/page/X") == "other" and page_kind("") == "other"
+
+
+def test_previous_action_is_the_last_step_line_of_the_history():
+    from agents.baselines import previous_action
+
+    assert previous_action({"history": ""}) is None
+    text = ("(The pages seen before steps 1-1 are omitted to fit the context; their actions are listed.)\n"
+            + history(TYPE) + "\nPage before step 2 (URL: u):\n<a name=\"x\"/>\n"
+            + f"Step 2: {json.dumps(REVIEW.to_wire())} | Rationale: I want to read what others say.")
+    assert previous_action({"history": text}) == Action("click", "reviews")
+    assert previous_action({"history": history(TYPE)}) == Action("input", "nav_bar.search_input", "mug")
+    assert previous_action({"history": "Step 1: {not json}"}) is None
+
+
+def test_markov_uses_the_page_kind_and_the_previous_action():
+    from agents.baselines import MarkovAgent
+
+    title = "search_result.red_mug.product_title"
+    store = UrlStore({"u": [
+        [(HOME, SEARCH), (RESULTS, Action("click", title, click_type="product_link")), (PRODUCT, REVIEW),
+         (PRODUCT, BUY)],
+        [(HOME, SEARCH), (RESULTS, Action("click", "search_result.blue_mug.product_title",
+                                          click_type="product_link")), (PRODUCT, REVIEW), (PRODUCT, BUY)],
+        [(PRODUCT, REVIEW), (PRODUCT, END)],
+    ]})
+    agent = MarkovAgent(store=store)
+    product_page = ("reviews", "buybox.add_to_cart", "nav_bar.search_button")
+    # After opening a product from the results: reviews; after the reviews: buy (2 of 3 times).
+    assert action_of(agent.act(page_obs(PRODUCT, product_page, [SEARCH, Action("click", title)]))).name == "reviews"
+    assert action_of(agent.act(page_obs(PRODUCT, product_page, [SEARCH, REVIEW]))).name == "buybox.add_to_cart"
+    # The frequency agent knows no context: it clicks the most common click type (review) in both.
+    assert action_of(FrequencyAgent(store=store).act(page_obs(PRODUCT, product_page, [REVIEW]))).name == "reviews"
+    # A results page with products never seen in training: the pattern maps onto the first card.
+    results = ("nav_bar.search_input", "search_result.green_mug.product_title", "search_result.tea_cup.product_title")
+    assert action_of(agent.act(page_obs(RESULTS, results, [SEARCH]))).name == "search_result.green_mug.product_title"
+    # An unseen context backs off to the previous action's type, then to the frequency rule.
+    assert action_of(agent.act(page_obs(HOME, ("nav_bar.search_button",), [TYPE]))).name == "nav_bar.search_button"
+    assert agent.backed_off == 1 and agent.describe()["markov_steps"] == 10
+
+
+def test_persona_markov_weights_in_the_shown_users_habits():
+    from agents.baselines import MarkovAgent, PersonaMarkovAgent
+
+    page = ("reviews", "buybox.add_to_cart")
+    store = UrlStore({
+        "u1": [[(PRODUCT, REVIEW), (PRODUCT, BUY)]] * 3,
+        "u2": [[(PRODUCT, REVIEW), (PRODUCT, REVIEW)]],
+    })
+    agent = PersonaMarkovAgent(store=store, personal_weight=5.0)
+    u2 = store.users["u2"].persona.to_text()
+    # Globally a review is followed by a purchase 3 times to 1; for u2 (weight 5) by a review.
+    assert action_of(agent.act(page_obs(PRODUCT, page, [REVIEW], persona=u2))).name == "reviews"
+    assert action_of(MarkovAgent(store=store).act(page_obs(PRODUCT, page, [REVIEW]))).name == "buybox.add_to_cart"
+    # No persona or an unknown one: exactly the markov agent.
+    assert agent.act(page_obs(PRODUCT, page, [REVIEW])) == MarkovAgent(store=store).act(page_obs(PRODUCT, page, [REVIEW]))
+    assert agent.describe()["matched_steps"] == 1 and agent.describe()["unmatched_steps"] == 1

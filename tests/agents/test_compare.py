@@ -34,3 +34,24 @@ def test_compare_checks_every_agent_before_opening_any_data(monkeypatch):
         compare(["random", "nosuch"])
     with pytest.raises(AgentSpecError, match="takes no option 'x'"):
         compare(["random"], agent_kwargs={"random": {"x": 1}})
+
+
+def test_the_oracles_are_ceiling_rows_of_a_comparison(tmp_path, small_store_dir):
+    """Issue 10 section 1: the oracle rows are marked as using hidden state, in the table and the JSON."""
+    import json
+
+    from agents.compare import SUMMARY_FILE, ceiling_labels
+    from agents.registry import CEILING_MARK, HIDDEN_STATE_AGENTS
+    from agents.rollout import RolloutConfig
+    from customer_env.data.spec import StoreSpec
+
+    assert HIDDEN_STATE_AGENTS == {"oracle", "oracle_shuffled_persona"}
+    runs, _ = plan_runs(["markov", "oracle", "oracle_shuffled_persona:label=o2"])
+    assert ceiling_labels(runs) == {"oracle", "o2"}
+    config = RolloutConfig(data=StoreSpec(split="test", source=str(small_store_dir)), sessions=2, n_bootstrap=0)
+    result = compare(["markov", "oracle"], config, out_dir=tmp_path, baseline="markov", progress=False)
+    rows = {line.split(" | ")[0] for line in result.table.splitlines() if line.startswith("| ")}
+    assert f"| oracle ({CEILING_MARK})" in rows and "| markov" in rows
+    assert "Ceiling rows know the generator's hidden session state" in result.table
+    written = json.loads((tmp_path / SUMMARY_FILE).read_text())["runs"]
+    assert written["oracle"]["uses_hidden_state"] is True and "uses_hidden_state" not in written["markov"]

@@ -128,3 +128,12 @@ def test_distribution_plot_names_its_basis_and_the_human_reference(tmp_path, mon
     assert "48 steps, 24 sessions" in text and "human (reference), n=48" in text and "WARNING" not in text
     with pytest.raises(ValueError):
         report.plot_distributions([], LOOKUP, tmp_path / "e.png")
+
+
+def test_comparison_table_marks_ceiling_rows_and_says_why():
+    from agents.registry import CEILING_MARK
+
+    table = comparison_table([("markov", _metrics(True)), ("oracle", _metrics(True))], ceiling=["oracle"])
+    assert f"| oracle ({CEILING_MARK}) |" in table and "| markov |" in table
+    assert "hidden session state" in table
+    assert "hidden session state" not in comparison_table([("markov", _metrics(True))], ceiling=["oracle"])
