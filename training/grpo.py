@@ -74,8 +74,6 @@ DEFAULTS: dict[str, Any] = {
     # The reward functions read the gold columns: the trainer must keep them.
     "remove_unused_columns": False,
 }
-#: The model card's tags (the trainer adds its own: trl, grpo).
-TAGS = ["customer-r1", "opera", "shopping-simulation"]
 
 
 def options(**values: Any) -> tuple[ProjectOptions, GRPOConfig, Any]:
@@ -139,7 +137,7 @@ def main(project: ProjectOptions, training_args: GRPOConfig, model_args: Any, *,
     from training.grpo_rewards import reward_config, reward_functions
     from training.launch import check_launch
     from training.model_setup import is_tiny_model, resolve_base_model, score_only_labelled_positions_on_cpu
-    from training.run_summary import run_summary, training_conditions, write_summary
+    from training.run_summary import run_summary, save_run, training_conditions
     from training.step_data import format_report, load_step_data
 
     check_launch(training_args)  # several processes that did not connect, or FSDP on CPUs: refused now
@@ -221,21 +219,13 @@ def main(project: ProjectOptions, training_args: GRPOConfig, model_args: Any, *,
 
     # 5. Save the model (or adapter), its tokenizer and a model card, then the summary (last),
     #    then push when asked (the summary travels with the model).
-    dataset_name = "NEU-HAI/OPeRA" if not project.store_spec().is_embedded else None
-    trainer.save_model(str(out))  # by every process: a sharded model (FSDP, ZeRO-3) is gathered for it
-    if training_args.should_save:  # the rest is written once, by the main process
-        tokenizer.save_pretrained(str(out))
-        trainer.create_model_card(model_name=training_args.hub_model_id or Path(training_args.run_name or out).name,
-                                  dataset_name=dataset_name,
-                                  tags=TAGS + (["opera-synthetic"] if dataset_name is None else []))
-        conditions = training_conditions("customer_r1", project, training_args, model_args, tokenizer=tokenizer,
-                                         tokenizer_source=checkpoint.tokenizer_source,
-                                         store_fingerprint=train_data.report.get("store_fingerprint"))
-        write_summary(out, run_summary(conditions, trainer, result, train_data, resume=resume, started=started,
-                                       start=start, tiny_model=is_tiny, lora=hasattr(trainer.model, "peft_config"),
-                                       bf16=training_args.bf16))
-    if training_args.push_to_hub:
-        trainer.push_to_hub(dataset_name=dataset_name)
+    conditions = training_conditions("customer_r1", project, training_args, model_args, tokenizer=tokenizer,
+                                     tokenizer_source=checkpoint.tokenizer_source,
+                                     store_fingerprint=train_data.report.get("store_fingerprint"))
+    save_run(trainer, out, tokenizer, embedded=project.store_spec().is_embedded,
+             summary=lambda: run_summary(conditions, trainer, result, train_data, resume=resume, started=started,
+                                         start=start, tiny_model=is_tiny,
+                                         lora=hasattr(trainer.model, "peft_config"), bf16=training_args.bf16))
     if training_args.should_log:
         print(f"[grpo] done: {trainer.state.global_step} steps, model in {out}", flush=True)
     return out

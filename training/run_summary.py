@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from agents.checkpoint import SUMMARY_FILE, TrainingConditions
 from customer_env.cache import atomic_write_text
@@ -57,6 +57,40 @@ def run_summary(conditions: TrainingConditions, trainer: Any, result: Any, train
                                                "store": train_data.report.get("store_fingerprint"),
                                                "tokenizer": conditions.tokenizer_fingerprint}),
     }
+
+
+#: The model card's tags of both trainers (the trainer adds its own: trl, sft or grpo).
+TAGS = ["customer-r1", "opera", "shopping-simulation"]
+
+
+def save_run(trainer: Any, out: Path, tokenizer: Any, *, embedded: bool,
+             summary: Callable[[], dict[str, Any]]) -> None:
+    """Save a finished run: the model, then its tokenizer, model card and summary, then push.
+
+    Every process takes part in ``save_model`` (a sharded model, FSDP or ZeRO-3, is gathered for
+    it); the rest is written once, by the main process, with ``training_summary.json`` last (a
+    checkpoint holding one is finished). ``summary`` is called only there. A push, when asked,
+    carries the summary with the model.
+
+    Args:
+        trainer: The TRL trainer that trained the run.
+        out: Its output directory.
+        tokenizer: The tokenizer to save beside the model.
+        embedded: Trained on the embedded synthetic store (the card names no dataset, and says so
+            in a tag), else on OPeRA.
+        summary: Builds the run's summary (:func:`run_summary`).
+    """
+    args = trainer.args
+    dataset_name = None if embedded else "NEU-HAI/OPeRA"
+    trainer.save_model(str(out))
+    if args.should_save:
+        tokenizer.save_pretrained(str(out))
+        trainer.create_model_card(model_name=args.hub_model_id or Path(args.run_name or out).name,
+                                  dataset_name=dataset_name,
+                                  tags=TAGS + (["opera-synthetic"] if embedded else []))
+        write_summary(out, summary())
+    if args.push_to_hub:
+        trainer.push_to_hub(dataset_name=dataset_name)
 
 
 def write_summary(out_dir: str | Path, summary: dict[str, Any]) -> Path:
