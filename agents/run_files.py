@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from customer_env.cache import atomic_write_text
+from customer_env.provenance import file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -109,15 +110,6 @@ def sample_line(sample: Mapping[str, Any]) -> str:
 def results_text(results: Mapping[str, Any]) -> str:
     """``results.json``'s text (indented, always writable as UTF-8)."""
     return json_text(dict(results), indent=2, default=str) + "\n"
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 (hex) of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def agent_identity(described: Mapping[str, Any]) -> dict[str, Any]:

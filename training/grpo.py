@@ -138,7 +138,7 @@ def main(project: ProjectOptions, training_args: GRPOConfig, model_args: Any, *,
     from training.launch import check_launch
     from training.model_setup import is_tiny_model, resolve_base_model, score_only_labelled_positions_on_cpu
     from training.run_summary import run_summary, save_run, training_conditions
-    from training.step_data import format_report, load_step_data
+    from training.step_data import format_report, load_run_data
 
     check_launch(training_args)  # several processes that did not connect, or FSDP on CPUs: refused now
     started = time.perf_counter()
@@ -158,18 +158,7 @@ def main(project: ProjectOptions, training_args: GRPOConfig, model_args: Any, *,
                        attn_implementation=model_args.attn_implementation)
 
     # 2. Data: prompts and gold columns (the reward functions read them); built once, cached.
-    def step_data(split: str, max_examples: int | None) -> StepData:
-        return load_step_data(tokenizer, project.store_spec().with_split(split),
-                              max_prompt_tokens=project.max_prompt_tokens,
-                              max_completion_length=training_args.max_completion_length,
-                              persona_mode=project.persona_mode, rationale_fill=project.rationale_fill,
-                              sessions=project.sessions, max_examples=max_examples, on_unfit=project.on_unfit,
-                              seed=training_args.seed)
-
-    with training_args.main_process_first(desc="exporting the step dataset"):
-        if train_data is None:
-            train_data = step_data(project.split, project.max_examples)
-        eval_data = step_data("test", None) if training_args.eval_strategy != "no" else None
+    train_data, eval_data = load_run_data(tokenizer, project, training_args, train_data)
     if training_args.should_log:
         print(f"[grpo] data: {format_report(train_data.report)}", flush=True)
     reward_funcs, training_args.reward_weights = reward_functions(

@@ -124,6 +124,34 @@ def load_step_data(
     return cached.sample(max_examples, seed)
 
 
+def load_run_data(tokenizer: Any, project: Any, training_args: Any,
+                  train_data: StepData | None = None) -> tuple[StepData, StepData | None]:
+    """A trainer's step data: the train split (unless given) and, when it evaluates, the test split.
+
+    Built once, by the main process when several are launched (the others wait, then read the
+    cache), and cached by fingerprint.
+
+    Args:
+        tokenizer: The model's tokenizer.
+        project: The run's ``training.options.ProjectOptions`` (data, budget, persona mode, ...).
+        training_args: Its TRL config (``max_completion_length``, ``seed``, ``eval_strategy``).
+        train_data: Train rows already built by the caller (the pipeline's), used as they are.
+    """
+    def split_data(split: str, max_examples: int | None) -> StepData:
+        return load_step_data(tokenizer, project.store_spec().with_split(split),
+                              max_prompt_tokens=project.max_prompt_tokens,
+                              max_completion_length=training_args.max_completion_length,
+                              persona_mode=project.persona_mode, rationale_fill=project.rationale_fill,
+                              sessions=project.sessions, max_examples=max_examples, on_unfit=project.on_unfit,
+                              seed=training_args.seed)
+
+    with training_args.main_process_first(desc="exporting the step dataset"):
+        if train_data is None:
+            train_data = split_data(project.split, project.max_examples)
+        eval_data = split_data("test", None) if training_args.eval_strategy != "no" else None
+    return train_data, eval_data
+
+
 def _export(tokenizer: Any, store: Any, options: dict[str, Any], on_unfit: str) -> StepData:
     from customer_env.export import export_step_dataset
 
