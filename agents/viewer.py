@@ -56,6 +56,10 @@ SHOWN_KEYS = frozenset({
 NOT_LOGGED = "not logged"
 
 
+#: The gold column's name for a live-shop simulation's runs (OPeRA-Shop-v0, ``examples/simulate.py``).
+SIMULATION_GOLD_LABEL = "Reference shopper (most likely)"
+
+
 class ViewerError(ValueError):
     """A run that cannot be read; the message names the file (and line) at fault."""
 
@@ -282,6 +286,9 @@ class View:
     gold_differs: int
     action_types: list[str]
     click_types: list[str]
+    #: Whose action each step's gold is: the human's in a replay, the reference shopper's most
+    #: likely action in a live-shop simulation (its results carry a ``simulation`` block).
+    gold_label: str = "Human"
 
 
 def build_view(runs: Sequence[Run], *, max_text_chars: int = DEFAULT_MAX_TEXT_CHARS) -> View:
@@ -319,7 +326,8 @@ def build_view(runs: Sequence[Run], *, max_text_chars: int = DEFAULT_MAX_TEXT_CH
                 only_in=only_in,
                 gold_differs=sum(1 for s in steps if s.gold_differs),
                 action_types=sorted({s.gold_type for s in steps} | _predicted(steps, "type")),
-                click_types=sorted({s.gold_click_type for s in steps} | _predicted(steps, "click_type")))
+                click_types=sorted({s.gold_click_type for s in steps} | _predicted(steps, "click_type")),
+                gold_label=SIMULATION_GOLD_LABEL if any("simulation" in run.results for run in runs) else "Human")
 
 
 def _predicted(steps: Sequence[Step], attribute: str) -> set[str]:

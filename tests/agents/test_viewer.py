@@ -329,3 +329,17 @@ def test_a_lone_surrogate_in_a_completion_is_shown_as_its_escape(tmp_path):
     out = write_view(build_view([load_run(run_dir)]), tmp_path / "view.html")
     page = out.read_text(encoding="utf-8")
     assert "\\ud83d" in page
+
+
+def test_a_live_shop_simulation_names_its_gold_the_reference_shoppers_action(tmp_path):
+    gold = {"type": "click", "name": "buy", "click_type": "purchase"}
+    samples = [{"session_id": "s", "step_index": 0, "prompt": "P0", "page": "G0", "gold": gold}]
+    replay, simulation = write_samples(tmp_path / "replay", samples), write_samples(tmp_path / "simulation", samples)
+    # What examples/simulate.py writes beside its samples: the episodes' block says it is no replay.
+    (simulation / "results.json").write_text(json.dumps({"agent_name": "random", "simulation": {"episodes": 1}}))
+    assert build_view([load_run(replay)]).gold_label == "Human"
+    view = build_view([load_run(simulation)])
+    assert view.gold_label == "Reference shopper (most likely)"
+    page = BeautifulSoup(render_html(view), "html.parser")
+    assert page.select_one("article.step h4").get_text() == "Reference shopper (most likely)"
+    assert "Human" not in [h.get_text() for h in page.select("article.step h4")]
